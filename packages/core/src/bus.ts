@@ -23,7 +23,9 @@ export interface PublishOptions {
   cause?: Pick<SwitchyardEvent, 'id' | 'correlationid'> | null;
 }
 
-export type PublishResult<K extends string = string> = AppendResult & { event: SwitchyardEvent<K, DataOf<K>> };
+export type PublishResult<K extends string = string> = AppendResult & {
+  event: SwitchyardEvent<K, DataOf<K>>;
+};
 
 /** Data of a known event type; `unknown` for a type not in the event map (validated at run time). */
 export type DataOf<K extends string> = K extends EventType ? EventMap[K] : unknown;
@@ -93,7 +95,11 @@ export class Bus {
   }
 
   /** Validates and durably appends an event; resolves once it is stored. */
-  async publish<K extends string>(type: K, data: DataOf<K>, options: PublishOptions = {}): Promise<PublishResult<K>> {
+  async publish<K extends string>(
+    type: K,
+    data: DataOf<K>,
+    options: PublishOptions = {},
+  ): Promise<PublishResult<K>> {
     const cause = options.cause === null ? undefined : (options.cause ?? currentDelivery()?.event);
     const event = this.registry.create(
       {
@@ -120,7 +126,10 @@ export class Bus {
   }
 
   private async append(event: SwitchyardEvent, deliveryKey?: string): Promise<PublishResult> {
-    const result = await this.transport.append(event, deliveryKey === undefined ? undefined : { deliveryKey });
+    const result = await this.transport.append(
+      event,
+      deliveryKey === undefined ? undefined : { deliveryKey },
+    );
     this.#metrics?.eventsPublished.inc({ type: event.type, duplicate: String(result.duplicate) });
     return result;
   }
@@ -130,7 +139,10 @@ export class Bus {
     options: SubscribeOptions<T>,
   ): Promise<(options?: { deadlineMs?: number }) => Promise<void>> {
     if (this.#consumers.has(options.id)) {
-      throw new RetryableError(ErrorCodes.SUBSCRIPTION_EXISTS, `subscription "${options.id}" is already running`);
+      throw new RetryableError(
+        ErrorCodes.SUBSCRIPTION_EXISTS,
+        `subscription "${options.id}" is already running`,
+      );
     }
     for (const type of options.types) {
       if (type !== '*' && !this.registry.has(type)) this.registry.validateData(type, undefined); // throws, naming known types
@@ -161,7 +173,12 @@ export class Bus {
   }
 
   /** The transport-facing handler: never throws; reports the outcome the transport acts on. */
-  private wrap(subscription: string, timeoutMs: number, maxAttempts: number, handler: EventHandler): DeliveryHandler {
+  private wrap(
+    subscription: string,
+    timeoutMs: number,
+    maxAttempts: number,
+    handler: EventHandler,
+  ): DeliveryHandler {
     const metrics = this.#metrics;
     const logger = this.#logger;
     const clock = this.clock;
@@ -192,7 +209,11 @@ export class Bus {
         const info = toErrorInfo(error);
         const dead = !info.retryable || attempt >= maxAttempts;
         if (metrics) {
-          metrics.deliveries.inc({ subscription, type: event.type, outcome: dead ? 'dead_lettered' : 'failed' });
+          metrics.deliveries.inc({
+            subscription,
+            type: event.type,
+            outcome: dead ? 'dead_lettered' : 'failed',
+          });
           if (dead) metrics.deadLettered.inc({ subscription, type: event.type });
           else metrics.retries.inc({ subscription, type: event.type });
         }

@@ -46,7 +46,9 @@ export class SwitchyardError extends Error {
 }
 
 export function isSwitchyardError(value: unknown): value is SwitchyardError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_TAG] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_TAG] === true
+  );
 }
 
 /** A failure the bus should retry (outside system down, throttled, timed out). */

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import type { Dispatcher } from 'undici';
 import type { Bus, PublishOptions } from './bus.js';
 import type { Clock } from './clock.js';
@@ -145,7 +145,8 @@ export class PluginHost implements ActionInvoker {
     const { problems, loaded } = this.check(entries);
     if (problems.length > 0) throw new PluginValidationError(problems);
     for (const plugin of loaded) {
-      for (const def of plugin.definition.emits ?? []) this.#options.bus.registry.register(def, `plugin ${plugin.key}`);
+      for (const def of plugin.definition.emits ?? [])
+        this.#options.bus.registry.register(def, `plugin ${plugin.key}`);
       this.#plugins.set(plugin.definition.id, plugin);
       for (const [name, spec] of Object.entries(plugin.definition.actions ?? {})) {
         this.#actions.set(`${plugin.definition.id}.${name}`, {
@@ -191,12 +192,19 @@ export class PluginHost implements ActionInvoker {
         continue;
       }
       const def = definition as PluginDefinition;
-      const problem = (code: string, message: string, path = base) => problems.push({ plugin: def.id, path, code, message });
+      const problem = (code: string, message: string, path = base) =>
+        problems.push({ plugin: def.id, path, code, message });
       if (def.id !== entry.key) {
-        problem(ErrorCodes.PLUGIN_INVALID, `${source} is plugin "${def.id}"; list it under plugins.${def.id}`);
+        problem(
+          ErrorCodes.PLUGIN_INVALID,
+          `${source} is plugin "${def.id}"; list it under plugins.${def.id}`,
+        );
       }
       if (ids.has(def.id)) {
-        problem(ErrorCodes.PLUGIN_DUPLICATE, `plugin "${def.id}" is loaded twice (${ids.get(def.id)} and ${source})`);
+        problem(
+          ErrorCodes.PLUGIN_DUPLICATE,
+          `plugin "${def.id}" is loaded twice (${ids.get(def.id)} and ${source})`,
+        );
       }
       ids.set(def.id, source);
       const tag = pluginTag(def);
@@ -208,7 +216,10 @@ export class PluginHost implements ActionInvoker {
         );
       }
       if (!semver.validRange(def.core)) {
-        problem(ErrorCodes.PLUGIN_INVALID, `plugin "${def.id}" declares core range "${def.core}", which is not a semver range`);
+        problem(
+          ErrorCodes.PLUGIN_INVALID,
+          `plugin "${def.id}" declares core range "${def.core}", which is not a semver range`,
+        );
       } else if (!semver.satisfies(CORE_VERSION, def.core, { includePrerelease: true })) {
         problem(
           ErrorCodes.PLUGIN_CORE_MISMATCH,
@@ -253,7 +264,10 @@ export class PluginHost implements ActionInvoker {
     }
     if (problems.length === 0) {
       try {
-        topologicalOrder([...[...this.#plugins.values()].map((p) => p.definition), ...loaded.map((p) => p.definition)]);
+        topologicalOrder([
+          ...[...this.#plugins.values()].map((p) => p.definition),
+          ...loaded.map((p) => p.definition),
+        ]);
       } catch (error) {
         problems.push({
           plugin: '(plugins)',
@@ -307,7 +321,10 @@ export class PluginHost implements ActionInvoker {
     if (failures.length > 0) {
       await this.stop();
       if (failures.length === 1) throw failures[0];
-      throw new AggregateError(failures, `${failures.length} plugins failed to start: ${failures.map((f) => f.message).join('; ')}`);
+      throw new AggregateError(
+        failures,
+        `${failures.length} plugins failed to start: ${failures.map((f) => f.message).join('; ')}`,
+      );
     }
   }
 
@@ -317,7 +334,9 @@ export class PluginHost implements ActionInvoker {
       const plugin = this.#plugins.get(id)!;
       if (plugin.state !== 'started' && plugin.state !== 'failed' && plugin.state !== 'starting') continue;
       for (const dispose of plugin.disposers.splice(0)) {
-        await dispose().catch((error) => this.#options.logger.error({ plugin: id, err: error }, 'stopping subscription failed'));
+        await dispose().catch((error) =>
+          this.#options.logger.error({ plugin: id, err: error }, 'stopping subscription failed'),
+        );
       }
       try {
         await this.withTimeout(id, 'stop', async () => plugin.runtime?.stop?.(), options.deadlineMs);
@@ -356,9 +375,13 @@ export class PluginHost implements ActionInvoker {
     const parsed = action.spec.params.safeParse(params);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${[...i.path].join('.') || '(params)'}: ${i.message}`);
-      throw new PermanentError(ErrorCodes.ACTION_PARAMS_INVALID, `${name} params are invalid: ${issues.join('; ')}`, {
-        details: { action: name, issues },
-      });
+      throw new PermanentError(
+        ErrorCodes.ACTION_PARAMS_INVALID,
+        `${name} params are invalid: ${issues.join('; ')}`,
+        {
+          details: { action: name, issues },
+        },
+      );
     }
     const transport = this.#options.bus.transport;
     if (options.idempotencyKey) {
@@ -388,9 +411,13 @@ export class PluginHost implements ActionInvoker {
       result = await action.handler(parsed.data, context);
     } catch (error) {
       if (isSwitchyardError(error)) throw error;
-      throw new RetryableError(ErrorCodes.HANDLER_FAILED, `${name} failed: ${(error as Error)?.message ?? String(error)}`, {
-        cause: error,
-      });
+      throw new RetryableError(
+        ErrorCodes.HANDLER_FAILED,
+        `${name} failed: ${(error as Error)?.message ?? String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     if (options.idempotencyKey) await transport.idempotency.put(options.idempotencyKey, result ?? null);
     return result;
@@ -427,7 +454,10 @@ export class PluginHost implements ActionInvoker {
         })),
         emits: (d.emits ?? []).map((e) => e.type),
         subscribes: d.subscribes ?? [],
-        routes: (p.runtime?.routes ?? []).map((r) => ({ method: r.method, path: `/webhooks/${id}${r.path}` })),
+        routes: (p.runtime?.routes ?? []).map((r) => ({
+          method: r.method,
+          path: `/webhooks/${id}${r.path}`,
+        })),
       };
     });
   }
@@ -528,7 +558,12 @@ export class PluginHost implements ActionInvoker {
     }
   }
 
-  private async withTimeout(id: string, phase: string, fn: () => Promise<unknown>, budget?: number): Promise<void> {
+  private async withTimeout(
+    id: string,
+    phase: string,
+    fn: () => Promise<unknown>,
+    budget?: number,
+  ): Promise<void> {
     const ms = budget ?? this.#options.bootTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -554,7 +589,10 @@ export class PluginHost implements ActionInvoker {
 
 function missingHandler(plugin: string, name: string): ActionHandler {
   return () => {
-    throw new RetryableError(ErrorCodes.HOST_STATE, `action ${plugin}.${name} is not available: plugin "${plugin}" has not started`);
+    throw new RetryableError(
+      ErrorCodes.HOST_STATE,
+      `action ${plugin}.${name} is not available: plugin "${plugin}" has not started`,
+    );
   };
 }
 
@@ -570,7 +608,8 @@ export function unwrapPlugin(value: unknown): unknown {
 }
 
 function definitionProblems(value: unknown): string[] {
-  if (value === undefined || value === null) return ['its default export is empty (export the definePlugin() result as default)'];
+  if (value === undefined || value === null)
+    return ['its default export is empty (export the definePlugin() result as default)'];
   if (typeof value !== 'object') return [`its default export is a ${typeof value}, not a plugin definition`];
   const d = value as Record<string, unknown>;
   const out: string[] = [];
@@ -590,7 +629,8 @@ function definitionProblems(value: unknown): string[] {
     if (typeof d.actions !== 'object' || d.actions === null) out.push('actions must be an object');
     else {
       for (const [name, spec] of Object.entries(d.actions)) {
-        if (!/^[a-z][a-zA-Z0-9-]*$/.test(name)) out.push(`action name "${name}" must start with a lower-case letter`);
+        if (!/^[a-z][a-zA-Z0-9-]*$/.test(name))
+          out.push(`action name "${name}" must start with a lower-case letter`);
         if (typeof (spec as { params?: { safeParse?: unknown } })?.params?.safeParse !== 'function') {
           out.push(`action "${name}" needs a params schema`);
         }

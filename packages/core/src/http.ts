@@ -1,4 +1,4 @@
-import { type Dispatcher, errors as undiciErrors, request } from 'undici';
+import { type Dispatcher, request, errors as undiciErrors } from 'undici';
 import { type Clock, systemClock } from './clock.js';
 import { ErrorCodes, RetryableError } from './errors.js';
 import type { SwitchyardMetrics } from './metrics.js';
@@ -98,10 +98,17 @@ export class HttpClient {
       } catch (error) {
         o.metrics?.httpRequests.inc({ plugin: o.plugin, method, status: 'error' });
         if (options.signal?.aborted) throw options.signal.reason ?? error;
-        if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-          throw new RetryableError(ErrorCodes.HTTP_TIMEOUT, `${method} ${where} timed out after ${timeoutMs} ms`, {
-            details: { plugin: o.plugin },
-          });
+        if (
+          error instanceof undiciErrors.HeadersTimeoutError ||
+          error instanceof undiciErrors.BodyTimeoutError
+        ) {
+          throw new RetryableError(
+            ErrorCodes.HTTP_TIMEOUT,
+            `${method} ${where} timed out after ${timeoutMs} ms`,
+            {
+              details: { plugin: o.plugin },
+            },
+          );
         }
         const code = (error as { code?: string }).code;
         throw new RetryableError(
@@ -161,7 +168,10 @@ export function describeUrl(url: string | URL): string {
  * Retry-After in ms from either form HTTP allows: delay-seconds or an HTTP-date.
  * Returns undefined when absent or unparseable.
  */
-export function parseRetryAfter(value: string | undefined | null, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | undefined | null,
+  now: number = Date.now(),
+): number | undefined {
   if (value === undefined || value === null || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);

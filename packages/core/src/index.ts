@@ -15,7 +15,7 @@ export {
 } from './bus.js';
 export { type Clock, systemClock } from './clock.js';
 export { currentDelivery, type DeliveryScope } from './context.js';
-export { createCore, type Core, type CoreOptions } from './create.js';
+export { type Core, type CoreOptions, createCore } from './create.js';
 export {
   type CoreErrorCode,
   ErrorCodes,
@@ -57,7 +57,7 @@ export {
   type SwitchyardEvent,
   zodIssues,
 } from './events/envelope.js';
-export { type EventDefinition, EventRegistry, defineEvent, isEventDefinition } from './events/registry.js';
+export { defineEvent, type EventDefinition, EventRegistry, isEventDefinition } from './events/registry.js';
 export {
   type MountedRoute,
   type PluginEntry,
@@ -99,7 +99,18 @@ export {
 } from './plugin.js';
 export { redactingDestination, Secrets } from './secrets.js';
 export * as tokens from './tokens.js';
-export { ACTIONS, BUS, CLOCK, EVENTS, HTTP, LOGGER, METRICS, PLUGIN_CONFIG, SECRETS, STORE } from './tokens.js';
+export {
+  ACTIONS,
+  BUS,
+  CLOCK,
+  EVENTS,
+  HTTP,
+  LOGGER,
+  METRICS,
+  PLUGIN_CONFIG,
+  SECRETS,
+  STORE,
+} from './tokens.js';
 export {
   type AppendOptions,
   type AppendResult,

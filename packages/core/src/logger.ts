@@ -23,7 +23,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       // Fields that carry credentials by name are masked even before value-based redaction.
       redact: {
-        paths: ['*.authorization', '*.Authorization', '*.token', '*.password', '*.secret', 'headers.authorization'],
+        paths: [
+          '*.authorization',
+          '*.Authorization',
+          '*.token',
+          '*.password',
+          '*.secret',
+          'headers.authorization',
+        ],
         censor: '[redacted]',
       },
     },

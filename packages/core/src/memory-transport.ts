@@ -65,7 +65,8 @@ export class MemoryTransport implements Transport {
 
   async append(event: SwitchyardEvent, options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    const existingId = options.deliveryKey === undefined ? undefined : this.#deliveryKeys.get(options.deliveryKey);
+    const existingId =
+      options.deliveryKey === undefined ? undefined : this.#deliveryKeys.get(options.deliveryKey);
     const existing = this.#byId.get(existingId ?? event.id);
     if (existing) return { event: existing, duplicate: true };
     this.#events.push(event);
@@ -82,7 +83,12 @@ export class MemoryTransport implements Transport {
     this.assertOpen();
     let consumer = this.#consumers.get(spec.id);
     if (!consumer) {
-      consumer = new MemoryConsumer(spec, this.#clock, (record) => this.record(record), (dl) => this.deadLetter(dl));
+      consumer = new MemoryConsumer(
+        spec,
+        this.#clock,
+        (record) => this.record(record),
+        (dl) => this.deadLetter(dl),
+      );
       this.#consumers.set(spec.id, consumer);
       const c = consumer;
       this.#emitter.on('append', (event) => {
@@ -102,7 +108,9 @@ export class MemoryTransport implements Transport {
   async query(filter: EventQuery): Promise<SwitchyardEvent[]> {
     const since = toTime(filter.since);
     const until = toTime(filter.until);
-    const source = filter.correlationId ? (this.#byCorrelation.get(filter.correlationId) ?? []) : this.#events;
+    const source = filter.correlationId
+      ? (this.#byCorrelation.get(filter.correlationId) ?? [])
+      : this.#events;
     let out = source.filter(
       (e) =>
         (filter.type === undefined || e.type === filter.type) &&
@@ -284,7 +292,13 @@ class MemoryConsumer implements Consumer {
     const handler = this.#handler!;
     this.#inFlight++;
     const now = () => new Date(this.clock.now()).toISOString();
-    this.record({ eventId: event.id, subscription: this.spec.id, status: 'in_flight', attempts: attempt, updatedAt: now() });
+    this.record({
+      eventId: event.id,
+      subscription: this.spec.id,
+      status: 'in_flight',
+      attempts: attempt,
+      updatedAt: now(),
+    });
     handler({ event, subscription: this.spec.id, attempt }).then((outcome) => {
       if (generation !== this.#generation) {
         this.#queue.splice(this.#head, 0, pending); // released at stop: run again on resume
@@ -309,7 +323,13 @@ class MemoryConsumer implements Consumer {
           lastError: outcome.error,
           updatedAt: now(),
         });
-        this.deadLetter({ subscription: this.spec.id, event, attempts: attempt, lastError: outcome.error, deadAt: now() });
+        this.deadLetter({
+          subscription: this.spec.id,
+          event,
+          attempts: attempt,
+          lastError: outcome.error,
+          deadAt: now(),
+        });
       } else {
         const delay = retryDelay(attempt, this.spec.backoff, outcome.error.retryAfterMs);
         this.record({

@@ -120,7 +120,10 @@ export interface PluginRuntime<A extends Record<string, ActionSpec> = Record<str
   health?(): Promise<{ ok: boolean; detail?: string }> | { ok: boolean; detail?: string };
 }
 
-export interface PluginDefinition<C = any, A extends Record<string, ActionSpec> = Record<string, ActionSpec>> {
+export interface PluginDefinition<
+  C = any,
+  A extends Record<string, ActionSpec> = Record<string, ActionSpec>,
+> {
   /** Lower-case id: the key in `plugins:`, the action prefix and the webhook path segment. */
   id: string;
   version: string;

@@ -22,9 +22,15 @@ describe('smoke', () => {
         await core.bus.publish('Foo', { n: 1 });
       },
     });
-    const got = new Promise<any>((resolve) => core.bus.subscribe({ id: 's2', types: ['Foo'], handler: (e) => resolve(e) }));
+    const got = new Promise<any>((resolve) =>
+      core.bus.subscribe({ id: 's2', types: ['Foo'], handler: (e) => resolve(e) }),
+    );
     const { event } = await core.bus.publish('DeploymentCompleted', {
-      service: 'api', environment: 'dev', version: '1', outcome: 'succeeded', issueKeys: [],
+      service: 'api',
+      environment: 'dev',
+      version: '1',
+      outcome: 'succeeded',
+      issueKeys: [],
     });
     const foo = await got;
     expect(seen).toEqual(['api']);
@@ -36,7 +42,10 @@ describe('smoke', () => {
   it('host starts a plugin', async () => {
     const core = createCore();
     const p = definePlugin({
-      id: 'demo', version: '1.0.0', core: '^0.1.0', config: z.object({ x: z.number() }),
+      id: 'demo',
+      version: '1.0.0',
+      core: '^0.1.0',
+      config: z.object({ x: z.number() }),
       actions: { hello: { params: z.object({ name: z.string() }) } },
       setup: () => ({ actions: { hello: async (p) => `hi ${p.name}` } }),
     });
@@ -44,6 +53,8 @@ describe('smoke', () => {
     await core.host.start();
     expect(await core.host.invoke('demo.hello', { name: 'a' })).toBe('hi a');
     expect(() => core.host.validate([{ key: 'demo', module: p, options: { x: 'no' } }])).not.toThrow();
-    expect(core.host.validate([{ key: 'demo2', module: p, options: { x: 'no' } }]).map((x) => x.path)).toEqual(['plugins.demo2', 'plugins.demo2.options.x']);
+    expect(
+      core.host.validate([{ key: 'demo2', module: p, options: { x: 'no' } }]).map((x) => x.path),
+    ).toEqual(['plugins.demo2', 'plugins.demo2.options.x']);
   });
 });

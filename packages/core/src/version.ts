@@ -18,7 +18,8 @@ const INSTANCES = Symbol.for('switchyard.core.instances');
  */
 function registerInstance(): CoreInstance[] {
   const g = globalThis as unknown as Record<symbol, CoreInstance[] | undefined>;
-  const list = (g[INSTANCES] ??= []);
+  g[INSTANCES] ??= [];
+  const list = g[INSTANCES];
   const location = new URL('..', import.meta.url).pathname;
   if (!list.some((i) => i.location === location)) list.push({ version: CORE_VERSION, location });
   return list;

@@ -1,1 +1,22 @@
-export {};
+export { ManualClock, settle } from './clock.js';
+export {
+  type ConformanceOptions,
+  type ConformanceSubject,
+  eventually,
+  transportConformance,
+} from './conformance.js';
+export {
+  type FakeHandler,
+  FakeHttpServer,
+  type FakeReply,
+  type FakeRequest,
+  type Fault,
+} from './fakes/server.js';
+export {
+  createTestHost,
+  type TestHost,
+  type TestHostOptions,
+  type TestPlugin,
+  type WebhookCall,
+} from './host.js';
+export { type RecordedCall, recordHttp } from './http-recorder.js';

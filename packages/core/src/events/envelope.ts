@@ -95,7 +95,8 @@ const RESERVED = new Set([
   'causationid',
 ]);
 
-const nonEmpty = (what: string) => z.string({ error: `${what} must be a string` }).min(1, `${what} must not be empty`);
+const nonEmpty = (what: string) =>
+  z.string({ error: `${what} must be a string` }).min(1, `${what} must not be empty`);
 
 export const envelopeSchema = z
   .object({
@@ -147,9 +148,13 @@ export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
 export class EventValidationError extends PermanentError {
   readonly issues: FieldIssue[];
   constructor(what: string, issues: FieldIssue[]) {
-    super(ErrorCodes.EVENT_INVALID, `${what} is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
-      details: { issues },
-    });
+    super(
+      ErrorCodes.EVENT_INVALID,
+      `${what} is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      {
+        details: { issues },
+      },
+    );
     this.name = 'EventValidationError';
     this.issues = issues;
   }

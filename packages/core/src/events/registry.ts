@@ -42,7 +42,11 @@ export function defineEvent<T extends string, S extends z.ZodType>(
 }
 
 export function isEventDefinition(value: unknown): value is EventDefinition {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[EVENT_DEFINITION] === true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[EVENT_DEFINITION] === true
+  );
 }
 
 interface Registered {
@@ -109,7 +113,10 @@ export class EventRegistry {
     if (typeof type === 'string' && type.length > 0) {
       const registered = this.#types.get(type);
       if (!registered) {
-        issues.push({ path: 'type', message: `unknown event type "${type}"; known: ${this.types().join(', ')}` });
+        issues.push({
+          path: 'type',
+          message: `unknown event type "${type}"; known: ${this.types().join(', ')}`,
+        });
       } else {
         const data = registered.definition.schema.safeParse((raw as { data?: unknown }).data);
         if (!data.success) issues.push(...zodIssues(data.error, 'data'));
@@ -125,7 +132,10 @@ export class EventRegistry {
   jsonSchema(type: string): Record<string, unknown> {
     const registered = this.#types.get(type);
     if (!registered) throw this.unknownType(type);
-    return z.toJSONSchema(registered.definition.schema, { unrepresentable: 'any' }) as Record<string, unknown>;
+    return z.toJSONSchema(registered.definition.schema, { unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >;
   }
 
   private unknownType(type: string): PermanentError {
