@@ -83,12 +83,15 @@ export class HttpClient {
     const where = describeUrl(url);
     for (let attempt = 0; ; attempt++) {
       let response: HttpResponse;
+      // undici's own timeouts are coarse for small values; an AbortSignal timer is exact.
+      const timer = AbortSignal.timeout(timeoutMs);
+      const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
       try {
         const res = await request(url, {
           method,
           headers,
           body,
-          signal: options.signal,
+          signal,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
           dispatcher: o.dispatcher,
@@ -99,6 +102,7 @@ export class HttpClient {
         o.metrics?.httpRequests.inc({ plugin: o.plugin, method, status: 'error' });
         if (options.signal?.aborted) throw options.signal.reason ?? error;
         if (
+          timer.aborted ||
           error instanceof undiciErrors.HeadersTimeoutError ||
           error instanceof undiciErrors.BodyTimeoutError
         ) {

@@ -1,6 +1,9 @@
 // reflect-metadata must load before any decorated class is evaluated.
 import 'reflect-metadata';
 
+// Re-exported so plugins use the host's copy of tsyringe (one registry per process) and load it
+// after reflect-metadata, whatever their own import order.
+export { type DependencyContainer, type InjectionToken, inject, injectable, singleton } from 'tsyringe';
 export { type BackoffPolicy, defaultBackoff, retryDelay } from './backoff.js';
 export {
   Bus,

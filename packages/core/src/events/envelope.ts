@@ -112,25 +112,29 @@ export const envelopeSchema = z
     causationid: z.string().min(1).max(200).optional(),
     data: z.unknown(),
   })
-  .catchall(z.union([z.string(), z.number(), z.boolean()]))
-  .superRefine((value, ctx) => {
-    for (const key of Object.keys(value)) {
-      if (!RESERVED.has(key) && !EXTENSION_NAME.test(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `extension attribute names are 1-20 lowercase letters or digits (CloudEvents 1.0)`,
-        });
-      }
-    }
-    if (value.datacontenttype !== undefined && !/^application\/(.+\+)?json\b/.test(value.datacontenttype)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['datacontenttype'],
-        message: 'only JSON data is accepted (application/json)',
+  .catchall(z.union([z.string(), z.number(), z.boolean()]));
+
+/**
+ * Problems zod cannot report while other fields fail (refinements run only on valid objects):
+ * extension attribute names and a non-JSON datacontenttype.
+ */
+export function envelopeAttributeIssues(raw: unknown): FieldIssue[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  const issues: FieldIssue[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!RESERVED.has(key) && !EXTENSION_NAME.test(key)) {
+      issues.push({
+        path: key,
+        message: 'extension attribute names are 1-20 lowercase letters or digits (CloudEvents 1.0)',
       });
     }
-  });
+  }
+  const contentType = (raw as { datacontenttype?: unknown }).datacontenttype;
+  if (typeof contentType === 'string' && !/^application\/(.+\+)?json\b/.test(contentType)) {
+    issues.push({ path: 'datacontenttype', message: 'only JSON data is accepted (application/json)' });
+  }
+  return issues;
+}
 
 /** Field-level problems in the form every boundary reports them. */
 export interface FieldIssue {

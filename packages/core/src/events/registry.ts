@@ -4,6 +4,7 @@ import {
   createEnvelope,
   type EnvelopeInput,
   EventValidationError,
+  envelopeAttributeIssues,
   envelopeSchema,
   type SwitchyardEvent,
   zodIssues,
@@ -109,6 +110,8 @@ export class EventRegistry {
   decode(raw: unknown, now?: number): SwitchyardEvent {
     const parsed = envelopeSchema.safeParse(raw);
     const issues = parsed.success ? [] : zodIssues(parsed.error);
+    for (const issue of envelopeAttributeIssues(raw))
+      if (!issues.some((i) => i.path === issue.path)) issues.push(issue);
     const type = (raw as { type?: unknown } | null)?.type;
     if (typeof type === 'string' && type.length > 0) {
       const registered = this.#types.get(type);
