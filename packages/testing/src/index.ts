@@ -20,3 +20,4 @@ export {
   type WebhookCall,
 } from './host.js';
 export { type RecordedCall, recordHttp } from './http-recorder.js';
+export { findNatsServer, type NatsServer, type NatsServerOptions, startNatsServer } from './servers/nats.js';

@@ -1,0 +1,307 @@
+import type { ConsumerMessages, Consumer as JsConsumer, JsMsg } from '@nats-io/jetstream';
+import {
+  type Clock,
+  type Consumer,
+  type ConsumerSpec,
+  type DeliveryHandler,
+  type DeliveryOutcome,
+  type DeliveryRecord,
+  type ErrorInfo,
+  type Logger,
+  retryDelay,
+  type SwitchyardEvent,
+  toErrorInfo,
+} from '@switchyard/core';
+import type { Connection } from './connection.js';
+import type { DeadLetterStore } from './dlq.js';
+import { NatsErrorCodes } from './errors.js';
+import type { DeliveryRecords } from './kv.js';
+import type { Names } from './names.js';
+import { REPLAY_HEADER } from './queries.js';
+
+/** How long one pull request waits on the server for messages before it is renewed. */
+const FETCH_EXPIRES_MS = 5_000;
+
+export interface ConsumerDeps {
+  connection: Connection;
+  names: Names;
+  records: DeliveryRecords;
+  deadLetters: DeadLetterStore;
+  clock: Clock;
+  logger: Logger | undefined;
+  ackWaitMs: number;
+}
+
+interface InFlight {
+  msg: JsMsg;
+  /** Set when stop() gave the message back: the handler's outcome is then ignored. */
+  released: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * One subscription on its durable pull consumer. Pull requests ask for exactly the free slots
+ * (concurrency − running − requested), so no message waits in a client buffer while its ack wait
+ * runs. The message is acked only after the handler succeeded (and its record was written),
+ * nak'ed with the backoff delay on a retryable failure, and moved to the dead-letter stream then
+ * terminated after maxAttempts or on a permanent failure. While a handler runs, the message's ack
+ * wait is extended every ackWait/3 ("working").
+ */
+export class NatsConsumer implements Consumer {
+  readonly id: string;
+  #running = true;
+  readonly #inFlight = new Set<InFlight>();
+  #requested = 0;
+  readonly #fetches = new Set<ConsumerMessages>();
+  #wake: (() => void) | undefined;
+  #failures = 0;
+  #loop: Promise<void> | undefined;
+  #onStopped: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: ConsumerDeps,
+    private readonly spec: ConsumerSpec,
+    private readonly handler: DeliveryHandler,
+    private readonly jsConsumer: JsConsumer,
+    private readonly clientTypes: ReadonlySet<string> | undefined,
+    onStopped: () => void,
+  ) {
+    this.id = spec.id;
+    this.#onStopped = onStopped;
+  }
+
+  start(): void {
+    this.#loop = this.pullLoop();
+  }
+
+  async stop(options: { deadlineMs?: number } = {}): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#notify();
+    for (const f of this.#fetches) f.stop();
+    if (this.#inFlight.size > 0) {
+      let cancel: (() => void) | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        cancel = this.deps.clock.setTimer(resolve, options.deadlineMs ?? 30_000);
+      });
+      await Promise.race([Promise.all([...this.#inFlight].map((f) => f.done)), deadline]);
+      cancel?.();
+    }
+    // Deliveries still running past the deadline go back to the server at once, so another runner
+    // (or this one on resume) takes them; their late outcomes are ignored.
+    for (const f of this.#inFlight) {
+      f.released = true;
+      f.msg.nak();
+    }
+    this.#inFlight.clear();
+    await this.#loop;
+    this.#onStopped?.();
+    this.#onStopped = undefined;
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #changed(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = this.deps.clock.setTimer(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        cancel();
+        resolve();
+      };
+    });
+  }
+
+  private async pullLoop(): Promise<void> {
+    const { concurrency } = this.spec;
+    const minBatch = Math.max(1, Math.floor(concurrency / 4));
+    while (this.#running) {
+      if (this.#failures > 0 || !this.deps.connection.connected) {
+        // Disconnected or the last pull failed: back off instead of spinning.
+        await this.#changed(Math.min(5_000, 100 * 2 ** Math.min(this.#failures, 6)));
+        if (!this.deps.connection.connected) continue;
+      }
+      const free = concurrency - this.#inFlight.size - this.#requested;
+      if (free <= 0 || (this.#requested > 0 && free < minBatch)) {
+        await this.#changed(FETCH_EXPIRES_MS);
+        continue;
+      }
+      this.#requested += free;
+      let batch: ConsumerMessages;
+      try {
+        batch = await this.jsConsumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
+      } catch (error) {
+        this.#requested -= free;
+        this.#failures++;
+        this.deps.logger?.warn(
+          { subscription: this.id, err: (error as Error).message },
+          'NATS pull failed; retrying',
+        );
+        continue;
+      }
+      if (!this.#running) {
+        batch.stop();
+        this.#requested -= free;
+        break;
+      }
+      void this.drain(batch, free);
+    }
+  }
+
+  private async drain(batch: ConsumerMessages, requested: number): Promise<void> {
+    this.#fetches.add(batch);
+    let received = 0;
+    let failed = false;
+    try {
+      for await (const msg of batch) {
+        received++;
+        this.#requested--;
+        if (!this.#running) {
+          msg.nak();
+          continue;
+        }
+        this.dispatch(msg);
+      }
+    } catch (error) {
+      failed = true;
+      this.deps.logger?.debug?.({ subscription: this.id, err: (error as Error).message }, 'NATS pull ended');
+    } finally {
+      this.#fetches.delete(batch);
+      this.#requested -= requested - received;
+      this.#failures = failed ? this.#failures + 1 : 0;
+      this.#notify();
+    }
+  }
+
+  private dispatch(msg: JsMsg): void {
+    const replayFor = msg.headers?.get(REPLAY_HEADER);
+    if (replayFor && replayFor !== this.id) {
+      msg.ack(); // a dead letter replayed for another subscription
+      return;
+    }
+    if (this.clientTypes && !this.clientTypes.has(this.deps.names.typeOfSubject(msg.subject))) {
+      msg.ack();
+      return;
+    }
+    let event: SwitchyardEvent;
+    try {
+      event = msg.json<SwitchyardEvent>();
+    } catch (error) {
+      this.deps.logger?.error(
+        { subscription: this.id, subject: msg.subject, seq: msg.seq, err: (error as Error).message },
+        'message on the events stream is not a Switchyard event; terminated',
+      );
+      msg.term();
+      return;
+    }
+    const entry: InFlight = { msg, released: false, done: Promise.resolve() };
+    this.#inFlight.add(entry);
+    entry.done = this.run(entry, event).finally(() => {
+      this.#inFlight.delete(entry);
+      this.#notify();
+    });
+  }
+
+  private async run(entry: InFlight, event: SwitchyardEvent): Promise<void> {
+    const { msg } = entry;
+    const attempt = msg.info.deliveryCount;
+    if (attempt > this.spec.maxAttempts) {
+      // Delivered again and again without an outcome: the runners handling it died or lost their
+      // connection each time (e.g. the handler crashes the process). Stop the loop here.
+      await this.settle(entry, event, attempt, {
+        ok: false,
+        error: {
+          code: NatsErrorCodes.DELIVERY_ABANDONED,
+          message: `delivered ${attempt} times without an outcome (maxAttempts ${this.spec.maxAttempts}): the runners handling it stopped or lost their NATS connection each time`,
+          retryable: false,
+        },
+      });
+      return;
+    }
+    const every = Math.max(1_000, Math.floor(this.deps.ackWaitMs / 3));
+    const heartbeat = setInterval(() => {
+      if (!entry.released) msg.working();
+    }, every);
+    heartbeat.unref();
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.handler({ event, subscription: this.id, attempt });
+    } catch (error) {
+      outcome = { ok: false, error: toErrorInfo(error) };
+    } finally {
+      clearInterval(heartbeat);
+    }
+    if (entry.released) return;
+    await this.settle(entry, event, attempt, outcome);
+  }
+
+  private async settle(
+    entry: InFlight,
+    event: SwitchyardEvent,
+    attempt: number,
+    outcome: DeliveryOutcome,
+  ): Promise<void> {
+    const { msg } = entry;
+    const now = () => new Date(this.deps.clock.now()).toISOString();
+    const base = { eventId: event.id, subscription: this.id, attempts: attempt };
+    if (outcome.ok) {
+      const record: DeliveryRecord = { ...base, status: 'succeeded', updatedAt: now() };
+      if (outcome.result !== undefined) record.result = outcome.result;
+      await this.record(record);
+      if (!entry.released) msg.ack();
+      return;
+    }
+    const error: ErrorInfo = outcome.error;
+    if (!error.retryable || attempt >= this.spec.maxAttempts) {
+      try {
+        await this.deps.deadLetters.add(
+          { subscription: this.id, event, attempts: attempt, lastError: error, deadAt: now() },
+          `dead:${this.id}:${msg.seq}:${attempt}`,
+        );
+      } catch (e) {
+        // Not stored as dead letter: keep it on the consumer and try again shortly.
+        this.deps.logger?.warn(
+          { subscription: this.id, eventId: event.id, err: (e as Error).message },
+          'dead letter not stored; will retry',
+        );
+        if (!entry.released) msg.nak(1_000);
+        return;
+      }
+      await this.record({ ...base, status: 'dead', lastError: error, updatedAt: now() });
+      if (!entry.released) msg.term();
+      return;
+    }
+    const delay = retryDelay(attempt, this.spec.backoff, error.retryAfterMs);
+    await this.record({
+      ...base,
+      status: 'retrying',
+      lastError: error,
+      nextAttemptAt: new Date(this.deps.clock.now() + delay).toISOString(),
+      updatedAt: now(),
+    });
+    if (!entry.released) msg.nak(delay);
+  }
+
+  private async record(record: DeliveryRecord): Promise<void> {
+    try {
+      await this.deps.records.put(record);
+    } catch (error) {
+      // A lost record must not redo a side effect: log it and settle the message anyway.
+      this.deps.logger?.warn(
+        {
+          subscription: this.id,
+          eventId: record.eventId,
+          status: record.status,
+          err: (error as Error).message,
+        },
+        'delivery record not written',
+      );
+    }
+  }
+}
