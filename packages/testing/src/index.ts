@@ -5,6 +5,7 @@ export {
   eventually,
   transportConformance,
 } from './conformance.js';
+export * from './fakes/jira.js';
 export {
   type FakeHandler,
   FakeHttpServer,
@@ -21,3 +22,11 @@ export {
 } from './host.js';
 export { type RecordedCall, recordHttp } from './http-recorder.js';
 export { findNatsServer, type NatsServer, type NatsServerOptions, startNatsServer } from './servers/nats.js';
+export {
+  type Exporter,
+  findPrometheus,
+  type PrometheusServer,
+  prometheusSkipReason,
+  startExporter,
+  startPrometheus,
+} from './servers/prometheus.js';
