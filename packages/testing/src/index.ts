@@ -5,7 +5,6 @@ export {
   eventually,
   transportConformance,
 } from './conformance.js';
-export * from './fakes/jira.js';
 export {
   type FakeHandler,
   FakeHttpServer,
