@@ -7,6 +7,7 @@ import type { EventMap, EventOf, EventType, SwitchyardEvent } from './events/env
 import type { EventRegistry } from './events/registry.js';
 import type { SwitchyardMetrics } from './metrics.js';
 import type { AppendResult, Consumer, DeliveryHandler, Transport } from './transport.js';
+import { Watchdog, type Watched } from './watchdog.js';
 
 export interface PublishOptions {
   subject?: string;
@@ -83,7 +84,8 @@ export class Bus {
   readonly #metrics: SwitchyardMetrics | undefined;
   readonly #source: string;
   readonly #consumers = new Map<string, Consumer>();
-  readonly #shutdown = new AbortController();
+  readonly #watchdogs = new Set<Watchdog>();
+  readonly #published = new Map<string, Counter>();
 
   constructor(options: BusOptions) {
     this.transport = options.transport;
@@ -130,7 +132,18 @@ export class Bus {
       event,
       deliveryKey === undefined ? undefined : { deliveryKey },
     );
-    this.#metrics?.eventsPublished.inc({ type: event.type, duplicate: String(result.duplicate) });
+    if (this.#metrics) {
+      const key = result.duplicate ? `${event.type}\u0000dup` : event.type;
+      let counter = this.#published.get(key);
+      if (!counter) {
+        counter = this.#metrics.eventsPublished.labels({
+          type: event.type,
+          duplicate: String(result.duplicate),
+        });
+        this.#published.set(key, counter);
+      }
+      counter.inc();
+    }
     return result;
   }
 
@@ -169,7 +182,7 @@ export class Bus {
     const consumers = [...this.#consumers.values()];
     this.#consumers.clear();
     await Promise.all(consumers.map((c) => c.stop(options)));
-    this.#shutdown.abort(new Error('bus stopped'));
+    for (const w of this.#watchdogs) w.abortAll(new Error('bus stopped'));
   }
 
   /** The transport-facing handler: never throws; reports the outcome the transport acts on. */
@@ -179,44 +192,39 @@ export class Bus {
     maxAttempts: number,
     handler: EventHandler,
   ): DeliveryHandler {
-    const metrics = this.#metrics;
     const logger = this.#logger;
-    const clock = this.clock;
-    const shutdown = this.#shutdown.signal;
+    const metrics = this.#metrics ? new SubscriptionMetrics(this.#metrics, subscription) : undefined;
+    let current: SwitchyardEvent | undefined;
+    const watchdog = new Watchdog(
+      this.clock,
+      timeoutMs,
+      () =>
+        new RetryableError(
+          ErrorCodes.HANDLER_TIMEOUT,
+          `handler of subscription "${subscription}" ran past its ${timeoutMs} ms timeout${current ? ` on ${current.type} ${current.id}` : ''}`,
+        ),
+    );
+    this.#watchdogs.add(watchdog);
     return async ({ event, attempt }) => {
-      const controller = new AbortController();
-      const onShutdown = () => controller.abort(shutdown.reason);
-      shutdown.addEventListener('abort', onShutdown, { once: true });
-      let cancelTimer: (() => void) | undefined;
-      const started = performance.now();
+      const watched = watchdog.watch();
+      const started = metrics ? performance.now() : 0;
       try {
-        const timeout = new Promise<never>((_, reject) => {
-          cancelTimer = clock.setTimer(() => {
-            const error = new RetryableError(
-              ErrorCodes.HANDLER_TIMEOUT,
-              `handler of subscription "${subscription}" ran past its ${timeoutMs} ms timeout on ${event.type} ${event.id}`,
-            );
-            controller.abort(error);
-            reject(error);
-          }, timeoutMs);
-        });
-        const context: HandlerContext = { subscription, attempt, signal: controller.signal };
-        const run = runInDelivery({ event, subscription, attempt }, async () => handler(event, context));
-        const result = await Promise.race([run, timeout]);
-        metrics?.deliveries.inc({ subscription, type: event.type, outcome: 'delivered' });
-        return { ok: true, result: result === undefined ? undefined : result };
+        current = event;
+        const context = new DeliveryContext(subscription, attempt, watched);
+        let result = runInDelivery({ event, subscription, attempt }, () => handler(event, context));
+        if (isPromiseLike(result)) {
+          const pending = result;
+          result = await new Promise((resolve, reject) => {
+            watched.expire = reject;
+            pending.then(resolve, reject);
+          });
+        }
+        metrics?.delivered(event.type, started);
+        return result === undefined ? { ok: true } : { ok: true, result };
       } catch (error) {
         const info = toErrorInfo(error);
         const dead = !info.retryable || attempt >= maxAttempts;
-        if (metrics) {
-          metrics.deliveries.inc({
-            subscription,
-            type: event.type,
-            outcome: dead ? 'dead_lettered' : 'failed',
-          });
-          if (dead) metrics.deadLettered.inc({ subscription, type: event.type });
-          else metrics.retries.inc({ subscription, type: event.type });
-        }
+        metrics?.failed(event.type, started, dead);
         logger?.warn(
           {
             eventId: event.id,
@@ -233,13 +241,88 @@ export class Bus {
         );
         return { ok: false, error: info };
       } finally {
-        cancelTimer?.();
-        shutdown.removeEventListener('abort', onShutdown);
-        metrics?.handlerDuration.observe(
-          { subscription, type: event.type },
-          (performance.now() - started) / 1000,
-        );
+        watched.done = true;
       }
     };
   }
+}
+
+/** The context a handler receives; its AbortSignal is created only if the handler asks for it. */
+class DeliveryContext implements HandlerContext {
+  constructor(
+    readonly subscription: string,
+    readonly attempt: number,
+    private readonly watched: Watched,
+  ) {}
+
+  get signal(): AbortSignal {
+    this.watched.controller ??= new AbortController();
+    return this.watched.controller.signal;
+  }
+}
+
+/** prom-client children cached per event type: label hashing on every event costs more than the work. */
+class SubscriptionMetrics {
+  readonly #byType = new Map<
+    string,
+    {
+      delivered: Counter;
+      failed: Counter;
+      dead: Counter;
+      deadLettered: Counter;
+      retries: Counter;
+      duration: Observer;
+    }
+  >();
+
+  constructor(
+    private readonly metrics: SwitchyardMetrics,
+    private readonly subscription: string,
+  ) {}
+
+  delivered(type: string, started: number): void {
+    const m = this.for(type);
+    m.delivered.inc();
+    m.duration.observe((performance.now() - started) / 1000);
+  }
+
+  failed(type: string, started: number, dead: boolean): void {
+    const m = this.for(type);
+    m.duration.observe((performance.now() - started) / 1000);
+    if (dead) {
+      m.dead.inc();
+      m.deadLettered.inc();
+    } else {
+      m.failed.inc();
+      m.retries.inc();
+    }
+  }
+
+  private for(type: string) {
+    let m = this.#byType.get(type);
+    if (!m) {
+      const labels = { subscription: this.subscription, type };
+      m = {
+        delivered: this.metrics.deliveries.labels({ ...labels, outcome: 'delivered' }),
+        failed: this.metrics.deliveries.labels({ ...labels, outcome: 'failed' }),
+        dead: this.metrics.deliveries.labels({ ...labels, outcome: 'dead_lettered' }),
+        deadLettered: this.metrics.deadLettered.labels(labels),
+        retries: this.metrics.retries.labels(labels),
+        duration: this.metrics.handlerDuration.labels(labels),
+      };
+      this.#byType.set(type, m);
+    }
+    return m;
+  }
+}
+
+interface Counter {
+  inc(): void;
+}
+interface Observer {
+  observe(value: number): void;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

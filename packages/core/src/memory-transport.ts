@@ -30,6 +30,32 @@ interface Pending {
   attempt: number;
 }
 
+/** Delivery state kept as numbers and mutated in place; turned into DeliveryRecord only when read. */
+interface Tracked {
+  eventId: string;
+  subscription: string;
+  status: DeliveryRecord['status'];
+  attempts: number;
+  updatedAt: number;
+  nextAttemptAt?: number;
+  lastError?: DeliveryRecord['lastError'];
+  result?: unknown;
+}
+
+function toRecord(t: Tracked): DeliveryRecord {
+  const r: DeliveryRecord = {
+    eventId: t.eventId,
+    subscription: t.subscription,
+    status: t.status,
+    attempts: t.attempts,
+    updatedAt: new Date(t.updatedAt).toISOString(),
+  };
+  if (t.nextAttemptAt !== undefined) r.nextAttemptAt = new Date(t.nextAttemptAt).toISOString();
+  if (t.lastError !== undefined) r.lastError = t.lastError;
+  if (t.result !== undefined) r.result = t.result;
+  return r;
+}
+
 /**
  * Everything in process memory: for tests and for trying Switchyard out. Same delivery semantics
  * as the durable transports (per-consumer order, retries with backoff, dead letters, dedupe,
@@ -39,19 +65,27 @@ export class MemoryTransport implements Transport {
   readonly kind = 'memory';
   readonly #clock: Clock;
   readonly #emitter = new EventEmitter<{ append: [SwitchyardEvent] }>();
-  readonly #events: SwitchyardEvent[] = [];
+  #events: SwitchyardEvent[] = [];
+  readonly #maxEvents: number;
+  readonly #keyOf = new Map<string, string>();
   readonly #byId = new Map<string, SwitchyardEvent>();
   readonly #byCorrelation = new Map<string, SwitchyardEvent[]>();
   readonly #deliveryKeys = new Map<string, string>();
   readonly #consumers = new Map<string, MemoryConsumer>();
   readonly #dead = new Map<string, DeadLetter>();
-  readonly #deliveries = new Map<string, Map<string, DeliveryRecord>>();
+  readonly #deliveries = new Map<string, Tracked[]>();
   readonly #kv = new Map<string, MemoryKv>();
   readonly #idempotency = new Map<string, IdempotencyRecord>();
   #closed = false;
 
-  constructor(options: { clock?: Clock } = {}) {
+  /**
+   * @param options.maxEvents events kept for queries, dedupe and trace (default 100,000); older ones
+   *   are dropped with their delivery records, so a long-running memory store does not grow without
+   *   bound. Pending deliveries and dead letters keep their own reference to the event.
+   */
+  constructor(options: { clock?: Clock; maxEvents?: number } = {}) {
     this.#clock = options.clock ?? systemClock;
+    this.#maxEvents = options.maxEvents ?? 100_000;
   }
 
   readonly idempotency: IdempotencyStore = {
@@ -74,7 +108,12 @@ export class MemoryTransport implements Transport {
     const chain = this.#byCorrelation.get(event.correlationid);
     if (chain) chain.push(event);
     else this.#byCorrelation.set(event.correlationid, [event]);
-    if (options.deliveryKey !== undefined) this.#deliveryKeys.set(options.deliveryKey, event.id);
+    if (options.deliveryKey !== undefined) {
+      this.#deliveryKeys.set(options.deliveryKey, event.id);
+      this.#keyOf.set(event.id, options.deliveryKey);
+    }
+    // Trim in chunks of a quarter so the cost is amortised over many appends.
+    if (this.#events.length > this.#maxEvents * 1.25) this.trim(this.#events.length - this.#maxEvents);
     this.#emitter.emit('append', event);
     return { event, duplicate: false };
   }
@@ -86,7 +125,7 @@ export class MemoryTransport implements Transport {
       consumer = new MemoryConsumer(
         spec,
         this.#clock,
-        (record) => this.record(record),
+        (eventId, sub) => this.track(eventId, sub),
         (dl) => this.deadLetter(dl),
       );
       this.#consumers.set(spec.id, consumer);
@@ -130,7 +169,7 @@ export class MemoryTransport implements Transport {
   }
 
   async deliveries(eventId: string): Promise<DeliveryRecord[]> {
-    return [...(this.#deliveries.get(eventId)?.values() ?? [])];
+    return (this.#deliveries.get(eventId) ?? []).map(toRecord);
   }
 
   async deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
@@ -142,13 +181,10 @@ export class MemoryTransport implements Transport {
     for (const dl of matched) {
       this.#dead.delete(dl.id);
       const consumer = this.#consumers.get(dl.subscription);
-      this.record({
-        eventId: dl.event.id,
-        subscription: dl.subscription,
-        status: 'pending',
-        attempts: 0,
-        updatedAt: new Date(this.#clock.now()).toISOString(),
-      });
+      const t = this.track(dl.event.id, dl.subscription);
+      t.status = 'pending';
+      t.attempts = 0;
+      t.updatedAt = this.#clock.now();
       consumer?.enqueue({ event: dl.event, attempt: 1 });
     }
     return matched.length;
@@ -193,13 +229,38 @@ export class MemoryTransport implements Transport {
     return out;
   }
 
-  private record(record: DeliveryRecord): void {
-    let perEvent = this.#deliveries.get(record.eventId);
+  private track(eventId: string, subscription: string): Tracked {
+    let perEvent = this.#deliveries.get(eventId);
     if (!perEvent) {
-      perEvent = new Map();
-      this.#deliveries.set(record.eventId, perEvent);
+      perEvent = [];
+      this.#deliveries.set(eventId, perEvent);
     }
-    perEvent.set(record.subscription, record);
+    let t = perEvent.find((d) => d.subscription === subscription);
+    if (!t) {
+      t = { eventId, subscription, status: 'pending', attempts: 0, updatedAt: 0 };
+      perEvent.push(t);
+    }
+    return t;
+  }
+
+  private trim(count: number): void {
+    const dropped = this.#events.slice(0, count);
+    this.#events = this.#events.slice(count);
+    for (const event of dropped) {
+      this.#byId.delete(event.id);
+      this.#deliveries.delete(event.id);
+      const key = this.#keyOf.get(event.id);
+      if (key !== undefined) {
+        this.#deliveryKeys.delete(key);
+        this.#keyOf.delete(event.id);
+      }
+      const chain = this.#byCorrelation.get(event.correlationid);
+      if (chain) {
+        const index = chain.indexOf(event);
+        if (index >= 0) chain.splice(index, 1);
+        if (chain.length === 0) this.#byCorrelation.delete(event.correlationid);
+      }
+    }
   }
 
   private deadLetter(dl: Omit<DeadLetter, 'id'>): void {
@@ -226,7 +287,7 @@ class MemoryConsumer implements Consumer {
   constructor(
     spec: ConsumerSpec,
     private readonly clock: Clock,
-    private readonly record: (r: DeliveryRecord) => void,
+    private readonly track: (eventId: string, subscription: string) => Tracked,
     private readonly deadLetter: (dl: Omit<DeadLetter, 'id'>) => void,
   ) {
     this.spec = spec;
@@ -291,56 +352,37 @@ class MemoryConsumer implements Consumer {
     const generation = this.#generation;
     const handler = this.#handler!;
     this.#inFlight++;
-    const now = () => new Date(this.clock.now()).toISOString();
-    this.record({
-      eventId: event.id,
-      subscription: this.spec.id,
-      status: 'in_flight',
-      attempts: attempt,
-      updatedAt: now(),
-    });
+    const tracked = this.track(event.id, this.spec.id);
+    tracked.status = 'in_flight';
+    tracked.attempts = attempt;
+    tracked.updatedAt = this.clock.now();
     handler({ event, subscription: this.spec.id, attempt }).then((outcome) => {
       if (generation !== this.#generation) {
         this.#queue.splice(this.#head, 0, pending); // released at stop: run again on resume
         return;
       }
       this.#inFlight--;
+      const now = this.clock.now();
+      tracked.updatedAt = now;
+      tracked.nextAttemptAt = undefined;
       if (outcome.ok) {
-        this.record({
-          eventId: event.id,
-          subscription: this.spec.id,
-          status: 'succeeded',
-          attempts: attempt,
-          result: outcome.result,
-          updatedAt: now(),
-        });
+        tracked.status = 'succeeded';
+        if (outcome.result !== undefined) tracked.result = outcome.result;
       } else if (!outcome.error.retryable || attempt >= this.spec.maxAttempts) {
-        this.record({
-          eventId: event.id,
-          subscription: this.spec.id,
-          status: 'dead',
-          attempts: attempt,
-          lastError: outcome.error,
-          updatedAt: now(),
-        });
+        tracked.status = 'dead';
+        tracked.lastError = outcome.error;
         this.deadLetter({
           subscription: this.spec.id,
           event,
           attempts: attempt,
           lastError: outcome.error,
-          deadAt: now(),
+          deadAt: new Date(now).toISOString(),
         });
       } else {
         const delay = retryDelay(attempt, this.spec.backoff, outcome.error.retryAfterMs);
-        this.record({
-          eventId: event.id,
-          subscription: this.spec.id,
-          status: 'retrying',
-          attempts: attempt,
-          lastError: outcome.error,
-          nextAttemptAt: new Date(this.clock.now() + delay).toISOString(),
-          updatedAt: now(),
-        });
+        tracked.status = 'retrying';
+        tracked.lastError = outcome.error;
+        tracked.nextAttemptAt = now + delay;
         const cancel = this.clock.setTimer(() => {
           this.#timers.delete(cancel);
           this.enqueue({ event, attempt: attempt + 1 });

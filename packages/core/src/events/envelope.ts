@@ -61,7 +61,7 @@ export function createEnvelope(input: EnvelopeInput, now: number = Date.now()): 
     id,
     source: input.source ?? 'switchyard',
     type: input.type,
-    time: input.time ?? new Date(now).toISOString(),
+    time: input.time ?? isoTime(now),
     datacontenttype: 'application/json',
     correlationid,
     data: input.data,
@@ -69,6 +69,17 @@ export function createEnvelope(input: EnvelopeInput, now: number = Date.now()): 
   if (input.subject !== undefined) event.subject = input.subject;
   if (causationid !== undefined) event.causationid = causationid;
   return deepFreeze(event) as unknown as SwitchyardEvent;
+}
+
+// Formatting a Date is a measurable share of creating an event; events of one millisecond share it.
+let lastMs = Number.NaN;
+let lastIso = '';
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 export function deepFreeze<T>(value: T): T {
