@@ -15,8 +15,6 @@ export const NatsErrorCodes = {
   STREAM_CONFLICT: 'SY_NATS_STREAM_CONFLICT',
   /** A durable consumer exists with a configuration that cannot be updated to ours. */
   CONSUMER_CONFLICT: 'SY_NATS_CONSUMER_CONFLICT',
-  /** The subscription is already consumed by this transport instance. */
-  CONSUMER_RUNNING: 'SY_NATS_CONSUMER_RUNNING',
   /** A publish to JetStream (event, dead letter, replay) was not acknowledged. */
   PUBLISH_FAILED: 'SY_NATS_PUBLISH_FAILED',
   /** A delivery kept coming back without an outcome (its runners died or lost NATS each time). */
