@@ -63,6 +63,12 @@ export interface WebhookRoute {
   path: string;
   /** Bytes; the runner's default (1 MiB) applies when unset. */
   bodyLimit?: number;
+  /**
+   * "public" (default): the sender authenticates itself (a signature the plugin checks).
+   * "token": the runner requires its API bearer token (`server.token`), for routes that serve
+   * operators rather than outside systems (listing runs, reading logs).
+   */
+  auth?: 'public' | 'token';
   handler(request: WebhookRequest): Promise<WebhookResponse> | WebhookResponse;
 }
 
