@@ -69,7 +69,8 @@ export const updateParams = z
       .optional(),
   })
   .strict()
-  .refine((p) => (p.fields && Object.keys(p.fields).length > 0) || (p.labels && p.labels.add.length + p.labels.remove.length > 0), {
+  // zod runs this even when a field failed (then values are untransformed), so read defensively.
+  .refine((p) => Object.keys(p.fields ?? {}).length > 0 || (p.labels?.add?.length ?? 0) + (p.labels?.remove?.length ?? 0) > 0 || Array.isArray(p.labels), {
     error: 'give `fields` or `labels` (nothing to update)',
   });
 
