@@ -1,0 +1,88 @@
+// The daemon's HTTP surface on Fastify: webhooks, the CloudEvents ingest, the read and DLQ API and
+// the probes. One error shape everywhere: { error: { code, message, issues? } }, secrets masked.
+import type { Core, Logger, Secrets, SwitchyardMetrics, Transport } from '@switchyard/core';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../config/schema.js';
+import { RunnerErrorCodes } from '../errors.js';
+import { dlqRoutes, probeRoutes } from './admin.js';
+import { eventRoutes } from './events.js';
+import { sendError } from './reply.js';
+import { webhookRoutes } from './webhooks.js';
+
+export type DaemonState = 'starting' | 'running' | 'reloading' | 'stopping';
+
+export interface HttpContext {
+  server: ServerConfig;
+  transport: Transport;
+  metrics: SwitchyardMetrics;
+  secrets: Secrets;
+  logger: Logger;
+  /** The running generation (plugins, rules, registry); replaced by a reload. */
+  current(): { core: Core };
+  state(): DaemonState;
+}
+
+export async function createHttpServer(ctx: HttpContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: ctx.server.bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const { secrets } = ctx;
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      404,
+      RunnerErrorCodes.RUNNER_NOT_FOUND,
+      `no route ${request.method} ${request.url.split('?')[0]}; the API is POST/GET /events, GET /events/:id, GET /events/:id/trace, GET /dlq, POST /dlq/:id/replay, DELETE /dlq/:id, POST /dlq/replay, /webhooks/<plugin>/…, /healthz, /readyz, /metrics`,
+      secrets,
+    ),
+  );
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+      return sendError(
+        reply,
+        413,
+        RunnerErrorCodes.RUNNER_BODY_TOO_LARGE,
+        error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `the body is larger than server.bodyLimit (${ctx.server.bodyLimit} bytes)`
+          : error.message,
+        secrets,
+      );
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
+      return sendError(
+        reply,
+        415,
+        RunnerErrorCodes.RUNNER_UNSUPPORTED_MEDIA_TYPE,
+        `content type "${request.headers['content-type'] ?? '(none)'}" is not accepted; send application/cloudevents+json (structured mode) or application/json with ce-* headers (binary mode)`,
+        secrets,
+      );
+    }
+    if (status >= 400 && status < 500) {
+      return sendError(reply, status, RunnerErrorCodes.RUNNER_BAD_REQUEST, error.message, secrets);
+    }
+    const transportClosed = (error as { code?: string }).code === 'SY_TRANSPORT_CLOSED';
+    ctx.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
+    return sendError(
+      reply,
+      transportClosed ? 503 : 500,
+      transportClosed ? RunnerErrorCodes.RUNNER_NOT_READY : RunnerErrorCodes.RUNNER_INTERNAL,
+      transportClosed
+        ? 'the store is closed (the daemon is stopping); retry later'
+        : 'internal error; the daemon log has the details',
+      secrets,
+    );
+  });
+
+  await app.register(async (scope) => probeRoutes(scope, ctx));
+  await app.register(async (scope) => eventRoutes(scope, ctx));
+  await app.register(async (scope) => dlqRoutes(scope, ctx));
+  await app.register(async (scope) => webhookRoutes(scope, ctx));
+  return app;
+}

@@ -1,0 +1,165 @@
+// From a loaded config to a core that is ready to start: plugin modules imported and validated,
+// their event types registered, rules compiled and pipeline files found — all before any plugin
+// code runs. `check`, `run` and a SIGHUP reload all go through here, so they agree on what is valid.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import {
+  type Clock,
+  type Core,
+  createCore,
+  type Logger,
+  MemoryTransport,
+  type PluginEntry,
+  type SwitchyardMetrics,
+  type Transport,
+} from '@switchyard/core';
+import type { Dispatcher } from 'undici';
+import { parseDottedPath } from './config/errors.js';
+import { type LoadedConfig, redactedConfigError } from './config/load.js';
+import { type ConfigProblem, RunnerErrorCodes } from './errors.js';
+import { loadPluginModules } from './plugins/load.js';
+import { type CompiledRule, compileRules } from './rules/compile.js';
+
+export interface Prepared {
+  loaded: LoadedConfig;
+  core: Core;
+  rules: CompiledRule[];
+  /** Absolute paths of the pipeline files. */
+  pipelines: string[];
+}
+
+export interface PrepareOptions {
+  /** The daemon's open store; `check` leaves it out and validates against a throwaway memory store. */
+  transport?: Transport;
+  logger?: Logger;
+  metrics?: SwitchyardMetrics;
+  clock?: Clock;
+  httpDispatcher?: Dispatcher;
+  bootTimeoutMs?: number;
+}
+
+/** Throws a ConfigError with every problem found (plugins, options, rules, pipelines). */
+export async function prepare(loaded: LoadedConfig, options: PrepareOptions = {}): Promise<Prepared> {
+  const problems: ConfigProblem[] = [];
+  const plugins = await loadPluginModules(loaded);
+  problems.push(...plugins.problems);
+
+  const pipelines = findPipelines(loaded, problems);
+  const entries = plugins.entries.map((entry) =>
+    entry.key === 'pipeline' && pipelines.length > 0 ? withPipelineFiles(entry, pipelines) : entry,
+  );
+  if (loaded.config.pipelines.length > 0 && !loaded.config.plugins.pipeline) {
+    problems.push(
+      loaded.locator.problem(
+        ['pipelines'],
+        RunnerErrorCodes.CONFIG_PIPELINE,
+        'pipeline files need the pipeline plugin; add `pipeline: { options: {} }` under plugins',
+      ),
+    );
+  }
+
+  const core = createCore({
+    transport: options.transport ?? new MemoryTransport(),
+    secrets: loaded.secrets,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    host: {
+      ...(options.httpDispatcher ? { httpDispatcher: options.httpDispatcher } : {}),
+      ...(options.bootTimeoutMs !== undefined ? { bootTimeoutMs: options.bootTimeoutMs } : {}),
+    },
+  });
+
+  const failed = new Set(plugins.failed);
+  const hostProblems = core.host.validate(entries);
+  for (const p of hostProblems) {
+    const segments = parseDottedPath(p.path);
+    // The runner adds `options.pipelines`; a complaint about it belongs to the top-level list.
+    const where =
+      segments[0] === 'plugins' &&
+      segments[2] === 'options' &&
+      segments[3] === 'pipelines' &&
+      segments[1] === 'pipeline'
+        ? ['pipelines']
+        : segments;
+    const key = segments[1];
+    if (key) failed.add(key);
+    problems.push(loaded.locator.problem(where, p.code, p.message));
+  }
+  const good = hostProblems.length === 0 ? entries : entries.filter((e) => !failed.has(e.key));
+  try {
+    core.host.add(good);
+  } catch {
+    // Reported above through validate(); rules are then checked against the core types only.
+  }
+
+  const compiled = compileRules(loaded, core, { failedPlugins: failed });
+  problems.push(...compiled.problems);
+  if (problems.length > 0) throw redactedConfigError(problems, loaded.secrets);
+  return { loaded, core, rules: compiled.rules, pipelines };
+}
+
+/** The pipeline plugin receives the resolved files as `options.pipelines` (absolute paths). */
+function withPipelineFiles(entry: PluginEntry, files: string[]): PluginEntry {
+  const options = (entry.options ?? {}) as Record<string, unknown>;
+  if (typeof options !== 'object' || options === null || 'pipelines' in options) return entry;
+  return { ...entry, options: { ...options, pipelines: files } };
+}
+
+/** Paths and `*` globs (in the file name part) relative to the config file. */
+function findPipelines(loaded: LoadedConfig, problems: ConfigProblem[]): string[] {
+  const out: string[] = [];
+  loaded.config.pipelines.forEach((pattern, index) => {
+    const full = isAbsolute(pattern) ? pattern : resolve(loaded.dir, pattern);
+    const name = basename(full);
+    if (name.includes('*') || name.includes('?')) {
+      const dir = dirname(full);
+      if (/[*?]/.test(dir)) {
+        problems.push(
+          loaded.locator.problem(
+            ['pipelines', index],
+            RunnerErrorCodes.CONFIG_PIPELINE,
+            `only the file name part of a pipeline pattern may hold * or ? ("${pattern}")`,
+          ),
+        );
+        return;
+      }
+      const re = new RegExp(
+        `^${name
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '[^/]*')
+          .replace(/\?/g, '[^/]')}$`,
+      );
+      const matches = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => re.test(f))
+            .map((f) => join(dir, f))
+            .filter((f) => statSync(f).isFile())
+            .sort()
+        : [];
+      if (matches.length === 0) {
+        problems.push(
+          loaded.locator.problem(
+            ['pipelines', index],
+            RunnerErrorCodes.CONFIG_PIPELINE,
+            `no pipeline file matches "${pattern}" (looked in ${dir})`,
+          ),
+        );
+      }
+      out.push(...matches);
+      return;
+    }
+    if (!existsSync(full) || !statSync(full).isFile()) {
+      problems.push(
+        loaded.locator.problem(
+          ['pipelines', index],
+          RunnerErrorCodes.CONFIG_PIPELINE,
+          `pipeline file ${full} does not exist (paths are relative to the config file)`,
+        ),
+      );
+      return;
+    }
+    out.push(full);
+  });
+  return [...new Set(out)];
+}
