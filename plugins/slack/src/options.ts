@@ -42,7 +42,7 @@ export const SlackOptionsSchema = z
         message: 'with token, set channel to the ID of the default channel (C…)',
       });
     }
-    if (o.webhookUrl && o.channel) {
+    if (o.webhookUrl && !o.token && o.channel) {
       ctx.addIssue({
         code: 'custom',
         path: ['channel'],
