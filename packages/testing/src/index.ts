@@ -12,6 +12,7 @@ export {
   type FakeRequest,
   type Fault,
 } from './fakes/server.js';
+export * from './fakes/slack.js';
 export {
   createTestHost,
   type TestHost,
