@@ -13,7 +13,8 @@ const TIME_SLACK_MS = 60_000;
 
 /**
  * Reads of the events stream. Two indexes live in the `<stream>_INDEX` KV bucket, written by
- * append: `id.<id>` → stream sequence, and `corr.<correlationid>.<id>` → stream sequence. Get and
+ * append: `id.<id>` → stream sequence, and `corr.<correlationid>.<id>` → stream sequence for events
+ * caused by another (a chain's root is found through its id, which is the correlation id). Get and
  * trace are then a few direct gets (O(chain)); type, subject and time queries scan the stream
  * through an ephemeral consumer (filtered by the type's subject and started at `since`).
  */
@@ -29,9 +30,10 @@ export class EventReader {
   async indexEvent(event: SwitchyardEvent, seq: number): Promise<void> {
     const value = String(seq);
     const id = encodeToken(event.id);
+    const root = event.correlationid === event.id;
     await Promise.all([
       this.index.put(`id.${id}`, value),
-      this.index.put(`corr.${encodeToken(event.correlationid)}.${id}`, value),
+      root ? undefined : this.index.put(`corr.${encodeToken(event.correlationid)}.${id}`, value),
     ]);
   }
 
@@ -51,20 +53,27 @@ export class EventReader {
   }
 
   async get(id: string): Promise<SwitchyardEvent | undefined> {
+    const seq = await this.seqOf(id);
+    if (seq === undefined) return undefined;
+    const event = await this.bySeq(seq);
+    return event?.id === id ? event : undefined;
+  }
+
+  private async seqOf(id: string): Promise<number | undefined> {
     let entry: Awaited<ReturnType<KV['get']>>;
     try {
       entry = await this.index.get(`id.${encodeToken(id)}`);
     } catch (error) {
       throw natsRetryable(NatsErrorCodes.STORE_FAILED, `cannot read the id index for ${id}`, error);
     }
-    if (entry?.operation !== 'PUT') return undefined;
-    const event = await this.bySeq(Number(entry.string()));
-    return event?.id === id ? event : undefined;
+    return entry?.operation === 'PUT' ? Number(entry.string()) : undefined;
   }
 
   /** Every event of one correlation chain, oldest first. */
   async chain(correlationId: string): Promise<SwitchyardEvent[]> {
     const seqs: number[] = [];
+    const root = await this.seqOf(correlationId);
+    if (root !== undefined) seqs.push(root);
     await scan(
       this.js,
       this.jsm,
@@ -75,8 +84,9 @@ export class EventReader {
       },
     );
     const events: SwitchyardEvent[] = [];
-    for (let i = 0; i < seqs.length; i += 64) {
-      const batch = await Promise.all(seqs.slice(i, i + 64).map((s) => this.bySeq(s)));
+    const unique = [...new Set(seqs)];
+    for (let i = 0; i < unique.length; i += 64) {
+      const batch = await Promise.all(unique.slice(i, i + 64).map((s) => this.bySeq(s)));
       for (const e of batch) if (e) events.push(e);
     }
     return events.sort(compareEvents);

@@ -24,7 +24,7 @@ import {
 import { Connection, type NatsCredentials } from './connection.js';
 import { NatsConsumer } from './consumer.js';
 import { DeadLetterStore } from './dlq.js';
-import { NatsErrorCodes, natsPermanent, natsRetryable } from './errors.js';
+import { NatsErrorCodes, natsPermanent, natsRetryable, redact } from './errors.js';
 import { DeliveryRecords, NatsIdempotencyStore, NatsKeyValueStore } from './kv.js';
 import { Names } from './names.js';
 import { EventReader } from './queries.js';
@@ -266,9 +266,14 @@ export class NatsTransport implements Transport {
     if (!status.ok) return status;
     try {
       const rtt = await withTimeout(this.#opened.connection.nc.rtt(), 2_000);
+      // The stream answers only while it has a leader (quorum on a cluster).
+      await withTimeout(this.#opened.jsm.streams.info(this.names.stream), 2_000);
       return { ok: true, detail: `${status.detail}, rtt ${rtt.toFixed(1)} ms` };
-    } catch {
-      return { ok: false, detail: 'NATS server did not answer a ping within 2 s' };
+    } catch (error) {
+      return {
+        ok: false,
+        detail: `NATS server or stream ${this.names.stream} did not answer within 2 s (${redact((error as Error).message)})`,
+      };
     }
   }
 

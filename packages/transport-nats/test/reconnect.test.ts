@@ -46,7 +46,7 @@ describe.skipIf(findNatsServer() === undefined)('reconnect after a nats-server r
           const h = await transport.health();
           return h.ok ? undefined : h;
         }, 10_000);
-        expect(down.detail).toMatch(/disconnected|did not answer/);
+        expect(down.detail).toMatch(/disconnected|did not answer|closed/);
       });
 
       await eventually(async () => ((await transport.health()).ok ? true : undefined), 15_000, 100);
