@@ -18,7 +18,9 @@ import { transitionIssue } from './transition.js';
 const issueRef = z
   .string()
   .trim()
-  .regex(/^([A-Za-z][A-Za-z0-9_]*-\d+|\d+)$/, { error: 'must be an issue key such as PROJ-123 (or a numeric id)' });
+  .regex(/^([A-Za-z][A-Za-z0-9_]*-\d+|\d+)$/, {
+    error: 'must be an issue key such as PROJ-123 (or a numeric id)',
+  });
 
 const issues = z
   .union([issueRef, z.array(issueRef)], { error: 'must be an issue key such as PROJ-123, or a list of keys' })
@@ -62,17 +64,31 @@ export const updateParams = z
     issue: issues,
     fields: fields.optional(),
     labels: z
-      .union([z.array(label), z.object({ add: z.array(label).optional(), remove: z.array(label).optional() }).strict()], {
-        error: 'must be a list of labels to add, or { add: [...], remove: [...] }',
-      })
-      .transform((v) => (Array.isArray(v) ? { add: v, remove: [] } : { add: v.add ?? [], remove: v.remove ?? [] }))
+      .union(
+        [
+          z.array(label),
+          z.object({ add: z.array(label).optional(), remove: z.array(label).optional() }).strict(),
+        ],
+        {
+          error: 'must be a list of labels to add, or { add: [...], remove: [...] }',
+        },
+      )
+      .transform((v) =>
+        Array.isArray(v) ? { add: v, remove: [] } : { add: v.add ?? [], remove: v.remove ?? [] },
+      )
       .optional(),
   })
   .strict()
   // zod runs this even when a field failed (then values are untransformed), so read defensively.
-  .refine((p) => Object.keys(p.fields ?? {}).length > 0 || (p.labels?.add?.length ?? 0) + (p.labels?.remove?.length ?? 0) > 0 || Array.isArray(p.labels), {
-    error: 'give `fields` or `labels` (nothing to update)',
-  });
+  .refine(
+    (p) =>
+      Object.keys(p.fields ?? {}).length > 0 ||
+      (p.labels?.add?.length ?? 0) + (p.labels?.remove?.length ?? 0) > 0 ||
+      Array.isArray(p.labels),
+    {
+      error: 'give `fields` or `labels` (nothing to update)',
+    },
+  );
 
 export type TransitionParams = z.output<typeof transitionParams>;
 export type CommentParams = z.output<typeof commentParams>;
@@ -127,7 +143,11 @@ export class JiraActions {
         issue,
         signal: ctx.signal,
       });
-      return { issue, outcome: 'commented' as const, commentId: created?.id === undefined ? undefined : String(created.id) };
+      return {
+        issue,
+        outcome: 'commented' as const,
+        commentId: created?.id === undefined ? undefined : String(created.id),
+      };
     });
   }
 

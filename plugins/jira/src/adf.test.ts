@@ -22,9 +22,31 @@ describe('comment text', () => {
 
   it('always produces ADF that Jira accepts, whatever the text', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('a', ' ', '\n', '*', '`', '[', ']', '(', ')', 'h', 't', 'p', ':', '/', 's', '.') }), (text) => {
-        expect(adfProblem(toAdf(parseCommentText(text)))).toBeUndefined();
-      }),
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom(
+            'a',
+            ' ',
+            '\n',
+            '*',
+            '`',
+            '[',
+            ']',
+            '(',
+            ')',
+            'h',
+            't',
+            'p',
+            ':',
+            '/',
+            's',
+            '.',
+          ),
+        }),
+        (text) => {
+          expect(adfProblem(toAdf(parseCommentText(text)))).toBeUndefined();
+        },
+      ),
       { numRuns: 300 },
     );
   });

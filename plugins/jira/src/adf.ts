@@ -78,14 +78,16 @@ export function toAdf(doc: CommentDoc): AdfDoc {
     content: doc.map((paragraph) => ({
       type: 'paragraph',
       // ADF forbids empty text nodes.
-      content: paragraph.filter((piece) => piece.kind === 'break' || piece.text !== '').map((piece): AdfNode => {
-        if (piece.kind === 'break') return { type: 'hardBreak' };
-        const marks: NonNullable<AdfNode['marks']> = [];
-        if (piece.code) marks.push({ type: 'code' });
-        else if (piece.bold) marks.push({ type: 'strong' });
-        if (piece.href) marks.push({ type: 'link', attrs: { href: piece.href } });
-        return { type: 'text', text: piece.text, ...(marks.length > 0 ? { marks } : {}) };
-      }),
+      content: paragraph
+        .filter((piece) => piece.kind === 'break' || piece.text !== '')
+        .map((piece): AdfNode => {
+          if (piece.kind === 'break') return { type: 'hardBreak' };
+          const marks: NonNullable<AdfNode['marks']> = [];
+          if (piece.code) marks.push({ type: 'code' });
+          else if (piece.bold) marks.push({ type: 'strong' });
+          if (piece.href) marks.push({ type: 'link', attrs: { href: piece.href } });
+          return { type: 'text', text: piece.text, ...(marks.length > 0 ? { marks } : {}) };
+        }),
     })),
   };
 }
@@ -122,7 +124,5 @@ function escapeWiki(value: string): string {
 
 /** Plain text of a document (for logs and results). */
 export function toPlainText(doc: CommentDoc): string {
-  return doc
-    .map((p) => p.map((piece) => (piece.kind === 'break' ? '\n' : piece.text)).join(''))
-    .join('\n\n');
+  return doc.map((p) => p.map((piece) => (piece.kind === 'break' ? '\n' : piece.text)).join('')).join('\n\n');
 }

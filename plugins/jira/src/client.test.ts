@@ -1,6 +1,6 @@
 import { FakeJira } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EMAIL, failure, harness, type Harness, TOKEN } from './__fixtures__/setup.js';
+import { EMAIL, failure, type Harness, harness, TOKEN } from './__fixtures__/setup.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -31,12 +31,18 @@ describe('Jira error mapping', () => {
   it('401 on Server/DC (bearer) names the personal access token', async () => {
     const { host } = await ready({ email: undefined });
     const error = await failure(host.invoke('jira.comment', comment));
-    expect(error.message).toContain('check plugins.jira.options.token (a Server/Data Center personal access token');
+    expect(error.message).toContain(
+      'check plugins.jira.options.token (a Server/Data Center personal access token',
+    );
   });
 
   it('403 and 404 are permanent; 404 names the issue', async () => {
     const { host, jira } = await ready();
-    jira.inject({ kind: 'status', status: 403, body: { errorMessages: ['You do not have permission to comment.'], errors: {} } });
+    jira.inject({
+      kind: 'status',
+      status: 403,
+      body: { errorMessages: ['You do not have permission to comment.'], errors: {} },
+    });
     const forbidden = await failure(host.invoke('jira.comment', comment));
     expect(forbidden).toMatchObject({ code: 'SY_JIRA_FORBIDDEN', retryable: false });
     expect(forbidden.message).toContain('You do not have permission to comment.');
@@ -60,7 +66,12 @@ describe('Jira error mapping', () => {
 
   it('429 with a long Retry-After → retryable with that delay, jittered upward', async () => {
     const { host, jira } = await ready();
-    jira.inject({ kind: 'status', status: 429, headers: { 'retry-after': '120' }, body: { errorMessages: ['Rate limit exceeded.'] } });
+    jira.inject({
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: { errorMessages: ['Rate limit exceeded.'] },
+    });
     const error = await failure(host.invoke('jira.comment', comment));
     expect(error).toMatchObject({ code: 'SY_JIRA_RATE_LIMITED', retryable: true });
     expect(error.retryAfterMs).toBeGreaterThanOrEqual(120_000);
@@ -81,11 +92,20 @@ describe('Jira error mapping', () => {
   it('other 5xx, connection resets and timeouts are retryable', async () => {
     const { host, jira } = await ready({ timeoutMs: 100 });
     jira.inject({ kind: 'status', status: 502, body: '<html>Bad gateway</html>' });
-    expect(await failure(host.invoke('jira.comment', comment))).toMatchObject({ code: 'SY_JIRA_SERVER_ERROR', retryable: true });
+    expect(await failure(host.invoke('jira.comment', comment))).toMatchObject({
+      code: 'SY_JIRA_SERVER_ERROR',
+      retryable: true,
+    });
     jira.inject({ kind: 'reset' });
-    expect(await failure(host.invoke('jira.comment', comment))).toMatchObject({ code: 'SY_JIRA_NETWORK', retryable: true });
+    expect(await failure(host.invoke('jira.comment', comment))).toMatchObject({
+      code: 'SY_JIRA_NETWORK',
+      retryable: true,
+    });
     jira.inject({ kind: 'delay', ms: 400 });
-    expect(await failure(host.invoke('jira.comment', comment))).toMatchObject({ code: 'SY_JIRA_TIMEOUT', retryable: true });
+    expect(await failure(host.invoke('jira.comment', comment))).toMatchObject({
+      code: 'SY_JIRA_TIMEOUT',
+      retryable: true,
+    });
   });
 
   it("400 → permanent with Jira's errorMessages and errors", async () => {
@@ -95,7 +115,9 @@ describe('Jira error mapping', () => {
       status: 400,
       body: { errorMessages: ['Bad things.'], errors: { customfield_1: 'Option id 9 is not valid' } },
     });
-    const error = await failure(host.invoke('jira.update', { issue: 'PROJ-1', fields: { customfield_1: { id: '9' } } }));
+    const error = await failure(
+      host.invoke('jira.update', { issue: 'PROJ-1', fields: { customfield_1: { id: '9' } } }),
+    );
     expect(error).toMatchObject({ code: 'SY_JIRA_REJECTED', retryable: false });
     expect(error.message).toContain('Bad things.; customfield_1: Option id 9 is not valid');
     const labels = await failure(host.invoke('jira.update', { issue: 'PROJ-1', fields: { status: 'Done' } }));

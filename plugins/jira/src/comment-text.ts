@@ -62,7 +62,11 @@ function metricValidated(d: MetricValidatedData): Paragraph[] {
         t(' expected '),
         code(formatNumber(d.expectedValue)),
       ],
-      [t('Verdict: '), bold(d.verdict), t(` (${d.samples.length} sample${d.samples.length === 1 ? '' : 's'})`)],
+      [
+        t('Verdict: '),
+        bold(d.verdict),
+        t(` (${d.samples.length} sample${d.samples.length === 1 ? '' : 's'})`),
+      ],
       [t(`Reason: ${d.reason}`)],
     ),
   ];

@@ -1,7 +1,7 @@
 import type { MetricValidatedData } from '@switchyard/core';
 import { adfProblem, FakeJira } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EMAIL, failure, harness, type Harness, TOKEN } from './__fixtures__/setup.js';
+import { EMAIL, failure, type Harness, harness, TOKEN } from './__fixtures__/setup.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -39,7 +39,9 @@ describe('jira.comment', () => {
       issue: 'PROJ-1',
       body: 'Deployed **v1.2.3** with `make deploy`.\nLogs: [build 7](https://ci.example.com/7)\n\nSee https://example.com/x.',
     });
-    expect(result).toEqual({ issues: [{ issue: 'PROJ-1', outcome: 'commented', commentId: expect.any(String) }] });
+    expect(result).toEqual({
+      issues: [{ issue: 'PROJ-1', outcome: 'commented', commentId: expect.any(String) }],
+    });
     const body = h.jira.comments('PROJ-1')[0]!.body as any;
     expect(adfProblem(body)).toBeUndefined();
     expect(body.content).toHaveLength(2);
@@ -51,7 +53,11 @@ describe('jira.comment', () => {
       { type: 'text', text: '.' },
       { type: 'hardBreak' },
       { type: 'text', text: 'Logs: ' },
-      { type: 'text', text: 'build 7', marks: [{ type: 'link', attrs: { href: 'https://ci.example.com/7' } }] },
+      {
+        type: 'text',
+        text: 'build 7',
+        marks: [{ type: 'link', attrs: { href: 'https://ci.example.com/7' } }],
+      },
     ]);
     expect(body.content[1].content[1]).toEqual({
       type: 'text',
@@ -101,12 +107,18 @@ describe('jira.comment', () => {
       issueKeys: ['PROJ-1', 'PROJ-2'],
       url: 'https://ci.example.com/deploy/9',
     });
-    const result = (await h.host.invoke('jira.comment', { issue: ['PROJ-1', 'PROJ-2'] }, { cause: event })) as any;
+    const result = (await h.host.invoke(
+      'jira.comment',
+      { issue: ['PROJ-1', 'PROJ-2'] },
+      { cause: event },
+    )) as any;
     expect(result.issues.map((r: any) => r.issue)).toEqual(['PROJ-1', 'PROJ-2']);
     for (const key of ['PROJ-1', 'PROJ-2']) {
       const text = adfText(h.jira.comments(key)[0]!.body);
       expect(text).toContain('Deployment of checkout 1.4.0 to staging succeeded');
-      expect(text).toMatch(/Service: checkout\nEnvironment: staging\nVersion: 1\.4\.0\nOutcome: succeeded\nNamespace: shop/);
+      expect(text).toMatch(
+        /Service: checkout\nEnvironment: staging\nVersion: 1\.4\.0\nOutcome: succeeded\nNamespace: shop/,
+      );
     }
   });
 
@@ -124,7 +136,10 @@ describe('jira.comment', () => {
       body: JSON.stringify({ body: 'plain' }),
     });
     expect(raw.status).toBe(400);
-    expect(await raw.json()).toEqual({ errorMessages: [], errors: { comment: expect.stringContaining('Atlassian Document') } });
+    expect(await raw.json()).toEqual({
+      errorMessages: [],
+      errors: { comment: expect.stringContaining('Atlassian Document') },
+    });
   });
 
   it('rejects bad params with a message naming the field', async () => {
@@ -146,7 +161,13 @@ describe('jira.update', () => {
     });
     expect(result).toEqual({
       issues: [
-        { issue: 'PROJ-1', outcome: 'updated', fields: ['description', 'customfield_10001'], labelsAdded: ['deployed'], labelsRemoved: ['old'] },
+        {
+          issue: 'PROJ-1',
+          outcome: 'updated',
+          fields: ['description', 'customfield_10001'],
+          labelsAdded: ['deployed'],
+          labelsRemoved: ['old'],
+        },
       ],
     });
     const issue = h.jira.issue('PROJ-1')!;
@@ -161,10 +182,12 @@ describe('jira.update', () => {
   it('refuses an empty update and labels with spaces before calling Jira', async () => {
     h = await harness();
     h.jira.addIssue({ key: 'PROJ-1' });
-    expect((await failure(h.host.invoke('jira.update', { issue: 'PROJ-1' }))).message).toContain('nothing to update');
-    expect((await failure(h.host.invoke('jira.update', { issue: 'PROJ-1', labels: ['two words'] }))).message).toContain(
-      'labels cannot contain spaces',
+    expect((await failure(h.host.invoke('jira.update', { issue: 'PROJ-1' }))).message).toContain(
+      'nothing to update',
     );
+    expect(
+      (await failure(h.host.invoke('jira.update', { issue: 'PROJ-1', labels: ['two words'] }))).message,
+    ).toContain('labels cannot contain spaces');
     expect(h.jira.requests).toEqual([]);
   });
 });

@@ -2,7 +2,6 @@
 import { jiraPlugin } from './plugin.js';
 
 export default jiraPlugin;
-export { jiraPlugin };
 export {
   type CommentParams,
   commentParams,
@@ -18,3 +17,4 @@ export { type JiraErrorCode, JiraErrorCodes } from './errors.js';
 export { type JiraOptions, type JiraOptionsInput, JiraOptionsSchema } from './options.js';
 export type { TransitionResult } from './transition.js';
 export { validSignature, WEBHOOK_BODY_LIMIT } from './webhook.js';
+export { jiraPlugin };

@@ -5,7 +5,11 @@ import { authorizationHeader, JiraOptionsSchema } from './options.js';
 
 describe('options', () => {
   it('defaults apiVersion to 3, trims the base URL, and picks Basic or Bearer auth', () => {
-    const cloud = JiraOptionsSchema.parse({ baseUrl: 'https://acme.atlassian.net/', email: 'a@b.c', token: 't0ken' });
+    const cloud = JiraOptionsSchema.parse({
+      baseUrl: 'https://acme.atlassian.net/',
+      email: 'a@b.c',
+      token: 't0ken',
+    });
     expect(cloud).toMatchObject({ baseUrl: 'https://acme.atlassian.net', apiVersion: 3 });
     expect(authorizationHeader(cloud)).toBe(`Basic ${Buffer.from('a@b.c:t0ken').toString('base64')}`);
     const dc = JiraOptionsSchema.parse({ baseUrl: 'https://jira.corp', token: 'pat', apiVersion: '2' });
@@ -15,7 +19,12 @@ describe('options', () => {
 
   it('reports every bad option at its config path before the plugin starts', async () => {
     const error = await createTestHost({
-      plugins: [{ plugin: jira, options: { baseUrl: 'acme.atlassian.net', apiVersion: 4, webhookSecret: '', tokn: 'x' } }],
+      plugins: [
+        {
+          plugin: jira,
+          options: { baseUrl: 'acme.atlassian.net', apiVersion: 4, webhookSecret: '', tokn: 'x' },
+        },
+      ],
     }).then(
       () => undefined,
       (e: Error & { problems?: Array<{ path: string; message: string }> }) => e,

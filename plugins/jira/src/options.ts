@@ -25,9 +25,13 @@ export const JiraOptionsSchema = z
       .trim()
       .min(3, { error: 'must be the Atlassian account email that owns the API token (Jira Cloud)' })
       .optional(),
-    token: z.string({ error: 'is required: a Jira Cloud API token (with email) or a Server/DC personal access token' }).min(1, {
-      error: 'is empty: set it to a Jira Cloud API token (with email) or a Server/DC personal access token',
-    }),
+    token: z
+      .string({
+        error: 'is required: a Jira Cloud API token (with email) or a Server/DC personal access token',
+      })
+      .min(1, {
+        error: 'is empty: set it to a Jira Cloud API token (with email) or a Server/DC personal access token',
+      }),
     webhookSecret: z
       .string()
       .min(1, { error: 'is empty: set the secret configured on the Jira webhook, or remove the option' })

@@ -15,11 +15,13 @@ export const jiraPlugin = definePlugin({
   emits: [IssueTransitioned],
   actions: {
     transition: {
-      description: 'Moves issues to a status (picked by target status name or transition id), optionally with a comment.',
+      description:
+        'Moves issues to a status (picked by target status name or transition id), optionally with a comment.',
       params: transitionParams,
     },
     comment: {
-      description: 'Adds a comment (ADF on v3, wiki markup on v2); without a body, explains the triggering event.',
+      description:
+        'Adds a comment (ADF on v3, wiki markup on v2); without a body, explains the triggering event.',
       params: commentParams,
     },
     update: {

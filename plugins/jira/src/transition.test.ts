@@ -1,6 +1,6 @@
 import { adfProblem, FakeJira } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EMAIL, failure, harness, type Harness, TOKEN } from './__fixtures__/setup.js';
+import { EMAIL, failure, type Harness, harness, TOKEN } from './__fixtures__/setup.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -39,15 +39,23 @@ describe('jira.transition', () => {
     const comment = body.update.comment[0].add.body;
     expect(adfProblem(comment)).toBeUndefined();
     expect(h.jira.comments('PROJ-1')).toHaveLength(1);
-    expect(posts[0]!.headers.authorization).toBe(`Basic ${Buffer.from(`${EMAIL}:${TOKEN}`).toString('base64')}`);
+    expect(posts[0]!.headers.authorization).toBe(
+      `Basic ${Buffer.from(`${EMAIL}:${TOKEN}`).toString('base64')}`,
+    );
   });
 
   it('is idempotent: already in the target status → success and no write', async () => {
     h = await harness();
     h.jira.addIssue({ key: 'PROJ-2', status: 'In Review' });
-    const result = await h.host.invoke('jira.transition', { issue: 'PROJ-2', to: 'In Review', comment: 'again' });
+    const result = await h.host.invoke('jira.transition', {
+      issue: 'PROJ-2',
+      to: 'In Review',
+      comment: 'again',
+    });
     expect(result).toEqual({
-      issues: [{ issue: 'PROJ-2', outcome: 'unchanged', from: 'In Review', to: 'In Review', commented: false }],
+      issues: [
+        { issue: 'PROJ-2', outcome: 'unchanged', from: 'In Review', to: 'In Review', commented: false },
+      ],
     });
     expect(h.jira.writes()).toEqual([]);
     expect(h.jira.comments('PROJ-2')).toEqual([]);
@@ -63,14 +71,20 @@ describe('jira.transition', () => {
     expect(error.message).toContain('"Ready for Development" (transition "Mark ready", id 11)');
     expect(error.details.reachableStatuses).toEqual(['Ready for Development']);
     const byName = await failure(h.host.invoke('jira.transition', { issue: 'PROJ-3', to: 'Mark ready' }));
-    expect(byName.message).toContain('"Mark ready" is a transition name: use its target status to: "Ready for Development"');
+    expect(byName.message).toContain(
+      '"Mark ready" is a transition name: use its target status to: "Ready for Development"',
+    );
     expect(h.jira.writes()).toEqual([]);
   });
 
   it('accepts a transitionId and a status id, and sends fields', async () => {
     h = await harness();
     h.jira.addIssue({ key: 'PROJ-4', status: 'In Development' });
-    await h.host.invoke('jira.transition', { issue: 'PROJ-4', transitionId: 31, fields: { customfield_10020: 'v1.2' } });
+    await h.host.invoke('jira.transition', {
+      issue: 'PROJ-4',
+      transitionId: 31,
+      fields: { customfield_10020: 'v1.2' },
+    });
     expect(h.jira.issue('PROJ-4')!.status).toBe('In Review');
     expect(h.jira.issue('PROJ-4')!.fields.customfield_10020).toBe('v1.2');
     await h.host.invoke('jira.transition', { issue: 'PROJ-4', to: '10003' }); // Done's status id
@@ -85,14 +99,23 @@ describe('jira.transition', () => {
     h.jira.addIssue({ key: 'PROJ-5', status: 'In Development' });
     h.jira.addIssue({ key: 'PROJ-6', status: 'In Review' });
     h.jira.addIssue({ key: 'PROJ-7', status: 'In Development' });
-    h.jira.inject({ kind: 'status', status: 500, body: { errorMessages: ['boom'], errors: {} } }, 1, (r) =>
-      r.path.endsWith('PROJ-7/transitions') && r.method === 'POST',
+    h.jira.inject(
+      { kind: 'status', status: 500, body: { errorMessages: ['boom'], errors: {} } },
+      1,
+      (r) => r.path.endsWith('PROJ-7/transitions') && r.method === 'POST',
     );
-    const params = { issue: ['PROJ-5', 'PROJ-6', 'PROJ-7', 'PROJ-404'], to: 'In Review', comment: 'Ready for review' };
+    const params = {
+      issue: ['PROJ-5', 'PROJ-6', 'PROJ-7', 'PROJ-404'],
+      to: 'In Review',
+      comment: 'Ready for review',
+    };
     const error = await failure(h.host.invoke('jira.transition', params, { idempotencyKey: 'evt-1:rule' }));
     expect(error.code).toBe('SY_JIRA_SOME_ISSUES_FAILED');
     expect(error.retryable).toBe(true);
-    expect(error.details.succeeded.map((r: any) => `${r.issue}:${r.outcome}`)).toEqual(['PROJ-5:transitioned', 'PROJ-6:unchanged']);
+    expect(error.details.succeeded.map((r: any) => `${r.issue}:${r.outcome}`)).toEqual([
+      'PROJ-5:transitioned',
+      'PROJ-6:unchanged',
+    ]);
     expect(error.details.failed.map((f: any) => `${f.issue}:${f.code}`)).toEqual([
       'PROJ-7:SY_JIRA_SERVER_ERROR',
       'PROJ-404:SY_JIRA_ISSUE_NOT_FOUND',
@@ -114,7 +137,11 @@ describe('jira.transition', () => {
     const fake = new FakeJira({ auth: { token: TOKEN } });
     h = await harness({ apiVersion: 2, email: undefined }, fake);
     h.jira.addIssue({ key: 'OPS-1', status: 'To Do' });
-    await h.host.invoke('jira.transition', { issue: 'OPS-1', to: 'Ready for Development', comment: 'Use `make deploy`' });
+    await h.host.invoke('jira.transition', {
+      issue: 'OPS-1',
+      to: 'Ready for Development',
+      comment: 'Use `make deploy`',
+    });
     const post = h.jira.writes()[0]!;
     expect(post.path).toBe('/rest/api/2/issue/OPS-1/transitions');
     expect(post.headers.authorization).toBe(`Bearer ${TOKEN}`);

@@ -1,6 +1,6 @@
 import { signJiraWebhook } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { harness, type Harness, SECRET, TOKEN } from './__fixtures__/setup.js';
+import { type Harness, harness, SECRET, TOKEN } from './__fixtures__/setup.js';
 import { WEBHOOK_BODY_LIMIT } from './webhook.js';
 
 let h: Harness | undefined;
@@ -10,7 +10,11 @@ afterEach(async () => {
 });
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  const res = await fetch(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
 }
 
@@ -24,7 +28,11 @@ describe('POST /webhooks/jira', () => {
       labels: ['web'],
       fields: { customfield_10001: 'git@example.com:shop/checkout.git' },
     });
-    const sent = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-7', to: 'Ready for Development' }, { secret: SECRET });
+    const sent = await h.jira.sendWebhook(
+      h.webhookUrl,
+      { issueKey: 'PROJ-7', to: 'Ready for Development' },
+      { secret: SECRET },
+    );
     expect(sent.status).toBe(202);
     const event = await h.host.waitFor('IssueTransitioned');
     expect(event.subject).toBe('PROJ-7');
@@ -36,7 +44,11 @@ describe('POST /webhooks/jira', () => {
       issueType: 'Story',
       fromStatus: 'To Do',
       toStatus: 'Ready for Development',
-      transitionedBy: { displayName: 'Switchyard Bot', accountId: expect.any(String), email: 'switchyard@example.com' },
+      transitionedBy: {
+        displayName: 'Switchyard Bot',
+        accountId: expect.any(String),
+        email: 'switchyard@example.com',
+      },
       labels: ['web'],
       url: `${h.jira.url}/browse/PROJ-7`,
       fields: { customfield_10001: 'git@example.com:shop/checkout.git' },
@@ -47,8 +59,16 @@ describe('POST /webhooks/jira', () => {
   it('emits once when Jira retries with the same identifier, answering 2xx both times', async () => {
     h = await harness({ webhookSecret: SECRET });
     h.jira.addIssue({ key: 'PROJ-1' });
-    const first = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-1', to: 'Ready for Development' }, { secret: SECRET, identifier: 'abc-1' });
-    const again = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-1', from: 'To Do', to: 'Ready for Development' }, { secret: SECRET, identifier: 'abc-1' });
+    const first = await h.jira.sendWebhook(
+      h.webhookUrl,
+      { issueKey: 'PROJ-1', to: 'Ready for Development' },
+      { secret: SECRET, identifier: 'abc-1' },
+    );
+    const again = await h.jira.sendWebhook(
+      h.webhookUrl,
+      { issueKey: 'PROJ-1', from: 'To Do', to: 'Ready for Development' },
+      { secret: SECRET, identifier: 'abc-1' },
+    );
     expect(first.status).toBe(202);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ duplicate: true, eventId: (first.body as any).eventId });
@@ -60,12 +80,29 @@ describe('POST /webhooks/jira', () => {
   it('answers 401 and stores nothing for a missing or wrong signature', async () => {
     h = await harness({ webhookSecret: SECRET });
     h.jira.addIssue({ key: 'PROJ-1' });
-    const missing = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-1', to: 'Ready for Development' });
-    const wrong = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-1', to: 'In Development' }, { secret: 'not-the-secret' });
-    const garbage = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-1', to: 'In Review' }, { signature: 'sha256=zz' });
+    const missing = await h.jira.sendWebhook(h.webhookUrl, {
+      issueKey: 'PROJ-1',
+      to: 'Ready for Development',
+    });
+    const wrong = await h.jira.sendWebhook(
+      h.webhookUrl,
+      { issueKey: 'PROJ-1', to: 'In Development' },
+      { secret: 'not-the-secret' },
+    );
+    const garbage = await h.jira.sendWebhook(
+      h.webhookUrl,
+      { issueKey: 'PROJ-1', to: 'In Review' },
+      { signature: 'sha256=zz' },
+    );
     expect([missing.status, wrong.status, garbage.status]).toEqual([401, 401, 401]);
-    expect(missing.body).toMatchObject({ code: 'SY_JIRA_WEBHOOK_SIGNATURE', error: expect.stringMatching(/missing/) });
-    expect(wrong.body).toMatchObject({ code: 'SY_JIRA_WEBHOOK_SIGNATURE', error: expect.stringMatching(/does not match/) });
+    expect(missing.body).toMatchObject({
+      code: 'SY_JIRA_WEBHOOK_SIGNATURE',
+      error: expect.stringMatching(/missing/),
+    });
+    expect(wrong.body).toMatchObject({
+      code: 'SY_JIRA_WEBHOOK_SIGNATURE',
+      error: expect.stringMatching(/does not match/),
+    });
     expect(await h.host.core.transport.query({})).toEqual([]);
     expect(JSON.stringify(h.host.logs)).not.toContain(SECRET);
   });
@@ -77,9 +114,18 @@ describe('POST /webhooks/jira', () => {
       issueKey: 'PROJ-2',
       items: [{ field: 'summary', fieldtype: 'jira', fromString: 'a', toString: 'b' }],
     });
-    const created = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-2', webhookEvent: 'jira:issue_created' });
-    const comment = await post(h.webhookUrl, JSON.stringify({ webhookEvent: 'comment_created', comment: { id: '1' } }));
-    expect(edit).toMatchObject({ status: 200, body: { accepted: false, ignored: 'no status change in the changelog' } });
+    const created = await h.jira.sendWebhook(h.webhookUrl, {
+      issueKey: 'PROJ-2',
+      webhookEvent: 'jira:issue_created',
+    });
+    const comment = await post(
+      h.webhookUrl,
+      JSON.stringify({ webhookEvent: 'comment_created', comment: { id: '1' } }),
+    );
+    expect(edit).toMatchObject({
+      status: 200,
+      body: { accepted: false, ignored: 'no status change in the changelog' },
+    });
     expect(created.status).toBe(200);
     expect(comment.status).toBe(200);
     expect(await h.host.core.transport.query({})).toEqual([]);
@@ -120,7 +166,10 @@ describe('POST /webhooks/jira', () => {
     h.jira.addIssue({ key: 'PROJ-3', issueType: 'Bug' });
     h.jira.addIssue({ key: 'OPS-4', issueType: 'Story' });
     h.jira.addIssue({ key: 'OPS-5', issueType: 'bug' });
-    const project = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'PROJ-3', to: 'Ready for Development' });
+    const project = await h.jira.sendWebhook(h.webhookUrl, {
+      issueKey: 'PROJ-3',
+      to: 'Ready for Development',
+    });
     const type = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'OPS-4', to: 'Ready for Development' });
     const kept = await h.jira.sendWebhook(h.webhookUrl, { issueKey: 'OPS-5', to: 'Ready for Development' });
     expect(project.body).toMatchObject({ ignored: 'project PROJ is not in plugins.jira.options.projects' });

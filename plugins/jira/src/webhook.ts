@@ -85,18 +85,27 @@ async function handle(
   const problem = notJira(payload);
   if (problem) return reject(400, JiraErrorCodes.WEBHOOK_NOT_JIRA, `not a Jira webhook: ${problem}`);
   const p = payload as Json;
-  const ack = (reason: string): WebhookResponse => ({ status: 200, body: { accepted: false, ignored: reason } });
+  const ack = (reason: string): WebhookResponse => ({
+    status: 200,
+    body: { accepted: false, ignored: reason },
+  });
 
   if (p.webhookEvent !== 'jira:issue_updated') return ack(`${p.webhookEvent} is not a status change`);
   const issue = p.issue as Json;
   const fields = issue.fields as Json;
   const items: unknown[] = Array.isArray(p.changelog?.items) ? p.changelog.items : [];
-  const change = items.find((i): i is Json => isObject(i) && (i.field === 'status' || i.fieldId === 'status'));
+  const change = items.find(
+    (i): i is Json => isObject(i) && (i.field === 'status' || i.fieldId === 'status'),
+  );
   if (!change) return ack('no status change in the changelog');
   // `toString` collides with Object.prototype's in the type system; read it by a computed key.
   const toStatus: unknown = change[TO_STRING];
   if (typeof toStatus !== 'string' || toStatus === '') {
-    return reject(400, JiraErrorCodes.WEBHOOK_NOT_JIRA, 'the status changelog item has no toString (target status)');
+    return reject(
+      400,
+      JiraErrorCodes.WEBHOOK_NOT_JIRA,
+      'the status changelog item has no toString (target status)',
+    );
   }
 
   const key = String(issue.key);
@@ -151,14 +160,21 @@ async function handle(
     return { status: 202, body: { accepted: true, eventId: event.id } };
   } catch (error) {
     if (error instanceof EventValidationError) {
-      return reject(400, JiraErrorCodes.WEBHOOK_NOT_JIRA, `payload does not make a valid IssueTransitioned: ${error.message}`);
+      return reject(
+        400,
+        JiraErrorCodes.WEBHOOK_NOT_JIRA,
+        `payload does not make a valid IssueTransitioned: ${error.message}`,
+      );
     }
     logger.error({ err: error, issue: key }, 'jira webhook: storing the event failed');
     // 503 makes Jira retry later with the same identifier.
     return {
       status: 503,
       headers: { 'retry-after': '30' },
-      body: { error: 'the event could not be stored; Jira will retry', code: JiraErrorCodes.WEBHOOK_STORE_FAILED },
+      body: {
+        error: 'the event could not be stored; Jira will retry',
+        code: JiraErrorCodes.WEBHOOK_STORE_FAILED,
+      },
     };
   }
 }

@@ -44,18 +44,28 @@ describe('FakeJira', () => {
       '41:Request changes->In Development',
       '51:Approve->Done',
     ]);
-    expect(await call('/rest/api/3/issue/PROJ-1/transitions', { method: 'POST', body: { transition: { id: '11' } } })).toEqual({
+    expect(
+      await call('/rest/api/3/issue/PROJ-1/transitions', {
+        method: 'POST',
+        body: { transition: { id: '11' } },
+      }),
+    ).toEqual({
       status: 400,
       body: { errorMessages: ["Transition id '11' is not valid for this issue."], errors: {} },
     });
     const bad = { transition: { id: '51' }, update: { comment: [{ add: { body: 'plain text' } }] } };
-    expect((await call('/rest/api/3/issue/PROJ-1/transitions', { method: 'POST', body: bad })).body.errors.comment).toMatch(
-      /Atlassian Document/,
-    );
+    expect(
+      (await call('/rest/api/3/issue/PROJ-1/transitions', { method: 'POST', body: bad })).body.errors.comment,
+    ).toMatch(/Atlassian Document/);
     expect(jira.issue('PROJ-1')!.status).toBe('In Review');
-    const ok = await call('/rest/api/3/issue/PROJ-1/transitions', { method: 'POST', body: { transition: { id: '51' } } });
+    const ok = await call('/rest/api/3/issue/PROJ-1/transitions', {
+      method: 'POST',
+      body: { transition: { id: '51' } },
+    });
     expect(ok.status).toBe(204);
-    expect(jira.issue('PROJ-1')!.history).toMatchObject([{ from: 'In Review', to: 'Done', transitionId: '51', by: 'api' }]);
+    expect(jira.issue('PROJ-1')!.history).toMatchObject([
+      { from: 'In Review', to: 'Done', transitionId: '51', by: 'api' },
+    ]);
   });
 
   it('validates comment bodies: ADF on v3 (code only with link), strings on v2', async () => {
@@ -66,14 +76,28 @@ describe('FakeJira', () => {
       version: 1,
       content: [{ type: 'paragraph', content: [{ type: 'text', text: 'x', marks }] }],
     });
-    expect((await call('/rest/api/3/issue/PROJ-1/comment', { method: 'POST', body: { body: adf([{ type: 'code' }]) } })).status).toBe(201);
+    expect(
+      (
+        await call('/rest/api/3/issue/PROJ-1/comment', {
+          method: 'POST',
+          body: { body: adf([{ type: 'code' }]) },
+        })
+      ).status,
+    ).toBe(201);
     const mixed = await call('/rest/api/3/issue/PROJ-1/comment', {
       method: 'POST',
       body: { body: adf([{ type: 'code' }, { type: 'strong' }]) },
     });
-    expect(mixed).toMatchObject({ status: 400, body: { errors: { comment: expect.stringMatching(/code mark/) } } });
-    expect((await call('/rest/api/2/issue/PROJ-1/comment', { method: 'POST', body: { body: adf([]) } })).status).toBe(400);
-    expect((await call('/rest/api/2/issue/PROJ-1/comment', { method: 'POST', body: { body: 'h1. ok' } })).status).toBe(201);
+    expect(mixed).toMatchObject({
+      status: 400,
+      body: { errors: { comment: expect.stringMatching(/code mark/) } },
+    });
+    expect(
+      (await call('/rest/api/2/issue/PROJ-1/comment', { method: 'POST', body: { body: adf([]) } })).status,
+    ).toBe(400);
+    expect(
+      (await call('/rest/api/2/issue/PROJ-1/comment', { method: 'POST', body: { body: 'h1. ok' } })).status,
+    ).toBe(201);
     expect(jira.comments('PROJ-1').map((c) => c.apiVersion)).toEqual([3, 2]);
   });
 
@@ -90,19 +114,39 @@ describe('FakeJira', () => {
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/hook`;
     try {
-      const result = await jira.sendWebhook(url, { issueKey: 'PROJ-1', to: 'Ready for Development' }, { secret: 's3cret', identifier: 'id-1' });
+      const result = await jira.sendWebhook(
+        url,
+        { issueKey: 'PROJ-1', to: 'Ready for Development' },
+        { secret: 's3cret', identifier: 'id-1' },
+      );
       expect(result.status).toBe(202);
       expect(seen!.headers['x-atlassian-webhook-identifier']).toBe('id-1');
-      expect(seen!.headers['x-hub-signature']).toBe(`sha256=${createHmac('sha256', 's3cret').update(seen!.raw).digest('hex')}`);
+      expect(seen!.headers['x-hub-signature']).toBe(
+        `sha256=${createHmac('sha256', 's3cret').update(seen!.raw).digest('hex')}`,
+      );
       const payload = JSON.parse(seen!.raw);
       expect(payload).toMatchObject({
         webhookEvent: 'jira:issue_updated',
         timestamp: expect.any(Number),
         user: { accountId: expect.any(String), displayName: 'Switchyard Bot' },
-        issue: { key: 'PROJ-1', id: expect.any(String), self: expect.stringContaining('/rest/api/2/issue/'), fields: { customfield_10001: 'repo' } },
+        issue: {
+          key: 'PROJ-1',
+          id: expect.any(String),
+          self: expect.stringContaining('/rest/api/2/issue/'),
+          fields: { customfield_10001: 'repo' },
+        },
         changelog: {
           id: expect.any(String),
-          items: [{ field: 'status', fieldtype: 'jira', from: '10000', fromString: 'To Do', to: '10001', toString: 'Ready for Development' }],
+          items: [
+            {
+              field: 'status',
+              fieldtype: 'jira',
+              from: '10000',
+              fromString: 'To Do',
+              to: '10001',
+              toString: 'Ready for Development',
+            },
+          ],
         },
       });
       expect(jira.issue('PROJ-1')!.status).toBe('Ready for Development');

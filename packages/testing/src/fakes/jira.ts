@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { request } from 'undici';
-import { type FakeReply, type FakeRequest, FakeHttpServer, type Fault } from './server.js';
+import { FakeHttpServer, type FakeReply, type FakeRequest, type Fault } from './server.js';
 
 // A loopback Jira that answers the REST endpoints Switchyard's Jira plugin uses, with Jira's status
 // codes and `{errorMessages, errors}` bodies, and sends webhooks in the shape Jira sends them. It is
@@ -249,7 +249,11 @@ export class FakeJira {
    * with the identifier and signature headers. When `to` is given and the issue exists here, it
    * moves there first, as if a person had transitioned it in Jira's UI.
    */
-  async sendWebhook(url: string, input: JiraWebhookInput, options: JiraWebhookSendOptions = {}): Promise<JiraWebhookResult> {
+  async sendWebhook(
+    url: string,
+    input: JiraWebhookInput,
+    options: JiraWebhookSendOptions = {},
+  ): Promise<JiraWebhookResult> {
     const payload = this.webhookPayload(input);
     const raw = JSON.stringify(payload);
     const identifier = options.identifier ?? randomUUID();
@@ -283,7 +287,13 @@ export class FakeJira {
       if (!workflow.statuses.some((s) => s.name === input.to)) {
         throw new Error(`status "${input.to}" is not in the workflow of ${issue.key}`);
       }
-      issue.history.push({ at: new Date().toISOString(), from, to: input.to, transitionId: '', by: 'webhook' });
+      issue.history.push({
+        at: new Date().toISOString(),
+        from,
+        to: input.to,
+        transitionId: '',
+        by: 'webhook',
+      });
       issue.status = input.to;
     }
     const items =
@@ -379,7 +389,10 @@ export class FakeJira {
     if (!m) {
       return {
         status: 404,
-        body: { errorMessages: [`No REST resource at ${req.method} ${req.path} in this fake Jira.`], errors: {} },
+        body: {
+          errorMessages: [`No REST resource at ${req.method} ${req.path} in this fake Jira.`],
+          errors: {},
+        },
       };
     }
     if (!this.#authorized(req)) {
@@ -405,7 +418,10 @@ export class FakeJira {
       case 'POST /comment':
         return this.#addComment(issue, req, version);
       default:
-        return { status: 405, body: { errorMessages: [`Method ${req.method} is not allowed here.`], errors: {} } };
+        return {
+          status: 405,
+          body: { errorMessages: [`Method ${req.method} is not allowed here.`], errors: {} },
+        };
     }
   }
 
@@ -419,7 +435,13 @@ export class FakeJira {
     }
     return {
       status: 200,
-      body: { expand: 'renderedFields,names,schema', id: issue.id, self: this.#selfOf(issue), key: issue.key, fields },
+      body: {
+        expand: 'renderedFields,names,schema',
+        id: issue.id,
+        self: this.#selfOf(issue),
+        key: issue.key,
+        fields,
+      },
     };
   }
 
@@ -646,7 +668,8 @@ function inlineProblem(node: unknown, at: string): string | undefined {
   if (!isObject(node) || typeof node.type !== 'string') return `${at} is not a node`;
   if (!INLINE.has(node.type)) return `${at}: "${node.type}" is not an inline node`;
   if (node.type !== 'text') return undefined;
-  if (typeof node.text !== 'string' || node.text.length === 0) return `${at}: a text node needs non-empty text`;
+  if (typeof node.text !== 'string' || node.text.length === 0)
+    return `${at}: a text node needs non-empty text`;
   if (node.marks === undefined) return undefined;
   if (!Array.isArray(node.marks)) return `${at}.marks must be an array`;
   const types = new Set<string>();
