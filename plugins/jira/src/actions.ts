@@ -198,7 +198,11 @@ export class JiraActions {
       ctx.logger.info({ action }, `${action}: no issues given; nothing to do`);
       return { issues: [] as R[] };
     }
-    if (keys.length === 1) return { issues: [await fn(keys[0]!)] };
+    const done = (result: R) => {
+      ctx.logger.info({ action, result }, `${action}: ${(result as { issue?: string }).issue} done`);
+      return result;
+    };
+    if (keys.length === 1) return { issues: [done(await fn(keys[0]!))] };
     const memo = ctx.idempotencyKey ? `done:${ctx.idempotencyKey}:` : undefined;
     const results: R[] = [];
     const failures: Array<{ issue: string; error: unknown }> = [];
@@ -210,7 +214,7 @@ export class JiraActions {
         continue;
       }
       try {
-        const result = await fn(issue);
+        const result = done(await fn(issue));
         results.push(result);
         if (memo) await this.store.set(memo + issue, result);
       } catch (error) {

@@ -77,6 +77,36 @@ describe('jira.transition', () => {
     expect(h.jira.writes()).toEqual([]);
   });
 
+  it('treats a 400 caused by someone else moving the issue to the target meanwhile as success', async () => {
+    h = await harness();
+    const issue = h.jira.addIssue({ key: 'PROJ-9', status: 'In Development' });
+    const racing = (r: { method: string; path: string }) => {
+      if (r.method !== 'POST') return false;
+      issue.status = 'In Review'; // a person clicked "Submit for review" first
+      return true;
+    };
+    h.jira.inject(
+      {
+        kind: 'status',
+        status: 400,
+        body: { errorMessages: ["Transition id '31' is not valid for this issue."], errors: {} },
+      },
+      1,
+      racing,
+    );
+    const result = (await h.host.invoke('jira.transition', { issue: 'PROJ-9', to: 'In Review' })) as any;
+    expect(result.issues[0]).toMatchObject({ outcome: 'unchanged', to: 'In Review' });
+    issue.status = 'In Development';
+    h.jira.inject(
+      { kind: 'status', status: 400, body: { errorMessages: ['Field x is required.'], errors: {} } },
+      1,
+      (r) => r.method === 'POST',
+    );
+    const error = await failure(h.host.invoke('jira.transition', { issue: 'PROJ-9', to: 'In Review' }));
+    expect(error).toMatchObject({ code: 'SY_JIRA_REJECTED', retryable: false });
+    expect(error.message).toContain('Field x is required.');
+  });
+
   it('accepts a transitionId and a status id, and sends fields', async () => {
     h = await harness();
     h.jira.addIssue({ key: 'PROJ-4', status: 'In Development' });
