@@ -15,7 +15,7 @@ import { machine, printTable } from './lib.ts';
 
 const EVENTS = Number(process.argv[2] ?? 20_000);
 const IN_FLIGHT = 500;
-const WORKER_CONCURRENCY = 64;
+const WORKER_CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const worker = fileURLToPath(new URL('./nats-worker.mjs', import.meta.url));
 const data = {
   service: 'payments',
@@ -153,8 +153,20 @@ try {
     ['run', 'publish ev/s', 'publish→handled ev/s', 'backlog drain ev/s', 'e2e vs raw'],
     [
       ['raw @nats-io/jetstream (publish 500 in flight, consume+ack)', f(r.publish), f(r.e2e), '—', '100%'],
-      ['Switchyard, 1 runner (concurrency 64)', f(one.publish), f(one.e2e), f(one.drain), pct(one.e2e)],
-      ['Switchyard, 2 runners (concurrency 64 each)', f(two.publish), f(two.e2e), f(two.drain), pct(two.e2e)],
+      [
+        `Switchyard, 1 runner (concurrency ${WORKER_CONCURRENCY})`,
+        f(one.publish),
+        f(one.e2e),
+        f(one.drain),
+        pct(one.e2e),
+      ],
+      [
+        `Switchyard, 2 runners (concurrency ${WORKER_CONCURRENCY} each)`,
+        f(two.publish),
+        f(two.e2e),
+        f(two.drain),
+        pct(two.e2e),
+      ],
     ],
   );
 } finally {
