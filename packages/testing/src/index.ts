@@ -5,6 +5,7 @@ export {
   eventually,
   transportConformance,
 } from './conformance.js';
+export * from './fakes/dingtalk.js';
 export * from './fakes/jira.js';
 export {
   type FakeHandler,
