@@ -17,11 +17,16 @@ import { isWrongLastSequence } from './streams.js';
  */
 export class NatsKeyValueStore implements KeyValueStore {
   readonly #ns: string;
+  /** `bucket` is looked up on each call, so a store handed out before open() works after it. */
   constructor(
-    private readonly bucket: KV,
+    private readonly resolve: () => KV,
     namespace: string,
   ) {
     this.#ns = encodeToken(namespace);
+  }
+
+  private get bucket(): KV {
+    return this.resolve();
   }
 
   #key(key: string): string {

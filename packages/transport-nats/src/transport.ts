@@ -256,7 +256,7 @@ export class NatsTransport implements Transport {
   }
 
   kv(namespace: string): KeyValueStore {
-    return new NatsKeyValueStore(this.#open().kvBucket, namespace);
+    return new NatsKeyValueStore(() => this.#open().kvBucket, namespace);
   }
 
   async health(): Promise<TransportHealth> {
