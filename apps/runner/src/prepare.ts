@@ -7,15 +7,18 @@ import {
   type Clock,
   type Core,
   createCore,
+  ErrorCodes,
   type Logger,
   MemoryTransport,
   type PluginEntry,
   type SwitchyardMetrics,
   type Transport,
+  unwrapPlugin,
 } from '@switchyard/core';
 import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
 import { parseDottedPath } from './config/errors.js';
-import { type LoadedConfig, redactedConfigError } from './config/load.js';
+import { type LoadedConfig, redactedConfigError, schemaProblems } from './config/load.js';
 import { type ConfigProblem, RunnerErrorCodes } from './errors.js';
 import { loadPluginModules } from './plugins/load.js';
 import { type CompiledRule, compileRules } from './rules/compile.js';
@@ -72,7 +75,29 @@ export async function prepare(loaded: LoadedConfig, options: PrepareOptions = {}
 
   const failed = new Set(plugins.failed);
   const hostProblems = core.host.validate(entries);
+  // Options are checked again here for messages with the expected/found wording, did-you-mean for
+  // misspelt keys and the place of each key; the host's own option messages are then redundant.
+  const optionProblems = new Set<string>();
+  for (const entry of entries) {
+    const def = unwrapPlugin(entry.module) as { config?: z.ZodType } | undefined;
+    if (typeof def?.config?.safeParse !== 'function') continue;
+    const parsed = def.config.safeParse(entry.options ?? {});
+    if (parsed.success) continue;
+    optionProblems.add(entry.key);
+    failed.add(entry.key);
+    problems.push(
+      ...schemaProblems(
+        parsed.error,
+        def.config,
+        loaded.locator,
+        ['plugins', entry.key, 'options'],
+        entry.options,
+        ErrorCodes.PLUGIN_CONFIG_INVALID,
+      ),
+    );
+  }
   for (const p of hostProblems) {
+    if (p.code === ErrorCodes.PLUGIN_CONFIG_INVALID && optionProblems.has(parseDottedPath(p.path)[1] ?? '')) continue;
     const segments = parseDottedPath(p.path);
     // The runner adds `options.pipelines`; a complaint about it belongs to the top-level list.
     const where =

@@ -65,7 +65,16 @@ export async function openStore(
       logger: options.logger.child({ component: 'store' }),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(store.synchronous ? { synchronous: store.synchronous } : {}),
-      ...(store.retention !== undefined ? { retention: store.retention } : {}),
+      ...(store.retention
+        ? {
+            retention: {
+              ...(store.retention.maxAge !== undefined ? { maxAgeMs: store.retention.maxAge } : {}),
+              ...(store.retention.maxEvents !== undefined ? { maxEvents: store.retention.maxEvents } : {}),
+              ...(store.retention.interval !== undefined ? { intervalMs: store.retention.interval } : {}),
+            },
+          }
+        : {}),
+      ...(store.maxSize !== undefined ? { maxSizeBytes: store.maxSize } : {}),
     });
   } else {
     const Nats = await importTransport('@switchyard/transport-nats', 'NatsTransport', 'nats');

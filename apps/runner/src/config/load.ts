@@ -135,6 +135,7 @@ export function schemaProblems(
   locator: Locator,
   base: ConfigPath = [],
   input?: unknown,
+  invalidCode: string = RunnerErrorCodes.CONFIG_INVALID,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const issue of error.issues) {
@@ -155,7 +156,7 @@ export function schemaProblems(
     problems.push(
       locator.problem(
         path,
-        RunnerErrorCodes.CONFIG_INVALID,
+        invalidCode,
         describeIssue(issue, valueAt(input, issue.path)),
       ),
     );

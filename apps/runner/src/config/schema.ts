@@ -62,9 +62,18 @@ const sqliteStore = z.strictObject({
   kind: z.literal('sqlite'),
   /** Relative to the config file. */
   path: z.string().min(1).default(DEFAULT_SQLITE_PATH),
+  /** full (default): fsync before 202; normal: survives a process crash, maybe not power loss. */
   synchronous: z.enum(['normal', 'full']).optional(),
-  /** How long delivered events are kept (e.g. 30d); forever when unset. */
-  retention: duration.optional(),
+  /** Delete old events: by age (e.g. 30d) and/or count; checked every `interval`. */
+  retention: z
+    .strictObject({
+      maxAge: duration.optional(),
+      maxEvents: z.number().int().positive().optional(),
+      interval: duration.optional(),
+    })
+    .optional(),
+  /** Caps the database size (e.g. 2gb); appends beyond it fail. */
+  maxSize: bytes.optional(),
 });
 const memoryStore = z.strictObject({ kind: z.literal('memory') });
 const natsStore = z.strictObject({

@@ -127,6 +127,7 @@ export async function loadPluginModules(loaded: LoadedConfig): Promise<LoadedPlu
               ? `${e.message}; fix plugins.${key}.package (paths are relative to the config file)`
               : `cannot find module "${spec}" next to ${loaded.file} or the runner; install it (npm install ${spec}) or set plugins.${key}.package`
             : `loading "${spec}" failed: ${firstLine(e.message)}`,
+          { key: !entry.package },
         ),
       );
     }
