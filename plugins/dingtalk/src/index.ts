@@ -19,7 +19,7 @@ export {
   DingTalkOptionsSchema,
   robotId,
 } from './options.js';
+export { dingtalkPlugin, PLUGIN_VERSION, type SendResult } from './plugin.js';
 export { type RenderedMessage, renderEvent } from './render.js';
 export { Errcode, THROTTLE_PAUSE_MS } from './responses.js';
 export { signature, signWebhook } from './sign.js';
-export { dingtalkPlugin, PLUGIN_VERSION, type SendResult } from './plugin.js';

@@ -102,7 +102,11 @@ describe('flow control', () => {
     const requests = r.fake.server.requests.length;
     await r.clock.advance(9 * 60_000);
     const paused = r.host.invoke('dingtalk.send', { text: 'two' });
-    await expect(paused).rejects.toMatchObject({ code: 'SY_DINGTALK_PAUSED', retryable: true, retryAfterMs: 60_000 });
+    await expect(paused).rejects.toMatchObject({
+      code: 'SY_DINGTALK_PAUSED',
+      retryable: true,
+      retryAfterMs: 60_000,
+    });
     expect(r.fake.server.requests.length).toBe(requests); // nothing reached DingTalk while paused
 
     await r.clock.advance(60_000);
@@ -142,10 +146,14 @@ describe('RobotLimiter', () => {
   it('never gives the same slot to two writers (compare-and-set)', async () => {
     const clock = new ManualClock();
     const store = new MemoryTransport({ clock }).kv('x');
-    const limiters = [1, 2, 3].map(() => new RobotLimiter({ store, clock, key: 'limiter:r', ratePerMinute: 4 }));
+    const limiters = [1, 2, 3].map(
+      () => new RobotLimiter({ store, clock, key: 'limiter:r', ratePerMinute: 4 }),
+    );
     const signal = new AbortController().signal;
     const got: number[] = [];
-    const all = limiters.flatMap((l) => [0, 1].map(() => l.acquire(signal).then(() => got.push(clock.now()))));
+    const all = limiters.flatMap((l) =>
+      [0, 1].map(() => l.acquire(signal).then(() => got.push(clock.now()))),
+    );
     await clock.advance(0);
     expect(got).toHaveLength(4);
     await clock.advance(61_000);

@@ -25,7 +25,10 @@ export const SendParamsSchema = z
         error: 'must be text, markdown, link or actionCard',
       })
       .default('markdown'),
-    text: z.string().min(1, { error: 'is empty: give the message, or leave text out to render the event' }).optional(),
+    text: z
+      .string()
+      .min(1, { error: 'is empty: give the message, or leave text out to render the event' })
+      .optional(),
     title: z.string().trim().min(1, { error: 'is empty: give a title or leave it out' }).optional(),
     messageUrl: link.optional(),
     picUrl: link.optional(),
@@ -50,12 +53,16 @@ export const SendParamsSchema = z
     if (p.msgtype === 'link') {
       for (const f of ['atMobiles', 'atUserIds', 'isAtAll'] as const) {
         if (p[f] !== undefined)
-          issue(f, 'link messages cannot @mention anyone: remove it, or use msgtype markdown or text to mention people');
+          issue(
+            f,
+            'link messages cannot @mention anyone: remove it, or use msgtype markdown or text to mention people',
+          );
       }
     }
     if (p.msgtype !== 'actionCard') {
       for (const f of ['buttons', 'singleTitle', 'singleURL', 'btnOrientation'] as const) {
-        if (p[f] !== undefined) issue(f, `only actionCard messages have buttons: set msgtype: actionCard or remove ${f}`);
+        if (p[f] !== undefined)
+          issue(f, `only actionCard messages have buttons: set msgtype: actionCard or remove ${f}`);
       }
     }
     if (p.msgtype !== 'link') {
@@ -64,10 +71,16 @@ export const SendParamsSchema = z
       }
     }
     if ((p.singleTitle === undefined) !== (p.singleURL === undefined)) {
-      issue(p.singleTitle === undefined ? 'singleTitle' : 'singleURL', 'singleTitle and singleURL go together: set both or neither');
+      issue(
+        p.singleTitle === undefined ? 'singleTitle' : 'singleURL',
+        'singleTitle and singleURL go together: set both or neither',
+      );
     }
     if (p.singleTitle !== undefined && p.buttons !== undefined) {
-      issue('buttons', 'use either buttons or singleTitle + singleURL, not both (DingTalk ignores buttons when singleURL is set)');
+      issue(
+        'buttons',
+        'use either buttons or singleTitle + singleURL, not both (DingTalk ignores buttons when singleURL is set)',
+      );
     }
   });
 
@@ -164,7 +177,11 @@ export function plan(params: SendParams, options: ComposeOptions): Plan {
           body = withKeyword(body, kw, 'markdown');
           if (i === n - 1) body = withMentions(body, at, '\n\n');
           t = t.length > 0 ? t : titleFrom(body);
-          return { msgtype: 'markdown', markdown: { title: t, text: body }, ...(i === n - 1 && at ? { at } : {}) };
+          return {
+            msgtype: 'markdown',
+            markdown: { title: t, text: body },
+            ...(i === n - 1 && at ? { at } : {}),
+          };
         },
       };
     }
@@ -179,8 +196,18 @@ export function plan(params: SendParams, options: ComposeOptions): Plan {
         );
       }
       const linkTitle = hasKeyword([title, text], kw) ? title : `${kw[0]} ${title}`;
-      const body = { title: linkTitle, text, messageUrl, ...(params.picUrl ? { picUrl: params.picUrl } : {}) };
-      return { msgtype: 'link', content: text, splittable: false, build: () => ({ msgtype: 'link', link: body }) };
+      const body = {
+        title: linkTitle,
+        text,
+        messageUrl,
+        ...(params.picUrl ? { picUrl: params.picUrl } : {}),
+      };
+      return {
+        msgtype: 'link',
+        content: text,
+        splittable: false,
+        build: () => ({ msgtype: 'link', link: body }),
+      };
     }
     case 'actionCard': {
       const text = params.text ?? r?.markdown;
@@ -199,7 +226,11 @@ export function plan(params: SendParams, options: ComposeOptions): Plan {
       }
       const orientation = params.btnOrientation;
       const btnOrientation =
-        orientation === undefined ? undefined : orientation === 1 || orientation === '1' || orientation === 'horizontal' ? '1' : '0';
+        orientation === undefined
+          ? undefined
+          : orientation === 1 || orientation === '1' || orientation === 'horizontal'
+            ? '1'
+            : '0';
       return {
         msgtype: 'actionCard',
         content: text,
@@ -212,7 +243,9 @@ export function plan(params: SendParams, options: ComposeOptions): Plan {
               title,
               text: body,
               ...(btnOrientation ? { btnOrientation } : {}),
-              ...(single ?? { btns: params.buttons!.map((b) => ({ title: b.title, actionURL: b.actionURL })) }),
+              ...(single ?? {
+                btns: params.buttons!.map((b) => ({ title: b.title, actionURL: b.actionURL })),
+              }),
             },
             ...(at ? { at } : {}),
           };
@@ -310,7 +343,12 @@ function withKeyword(content: string, keywords: readonly string[], kind: 'text' 
 function titleFrom(text: string): string {
   const line = text
     .split('\n')
-    .map((l) => l.replace(/^#{1,6}\s+|[*_`>]/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').trim())
+    .map((l) =>
+      l
+        .replace(/^#{1,6}\s+|[*_`>]/g, '')
+        .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+        .trim(),
+    )
     .find((l) => l.length > 0);
   const title = line ?? 'Switchyard';
   return [...title].length > 64 ? `${[...title].slice(0, 63).join('')}…` : title;

@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const DINGTALK_MAX_PER_MINUTE = 20;
 
 const webhookHelp =
-  'must be the robot\'s webhook URL with its access_token, e.g. https://oapi.dingtalk.com/robot/send?access_token=… (群设置 → 机器人 → 自定义机器人 → Webhook)';
+  "must be the robot's webhook URL with its access_token, e.g. https://oapi.dingtalk.com/robot/send?access_token=… (群设置 → 机器人 → 自定义机器人 → Webhook)";
 
 export const DingTalkOptionsSchema = z
   .object({
@@ -32,18 +32,18 @@ export const DingTalkOptionsSchema = z
           ctx.addIssue({
             code: 'custom',
             message:
-              'must not carry timestamp or sign: those are computed per message; put the robot\'s 加签 secret (SEC…) in options.secret',
+              "must not carry timestamp or sign: those are computed per message; put the robot's 加签 secret (SEC…) in options.secret",
           });
         }
       }),
     secret: z
-      .string({ error: 'must be the robot\'s 加签 secret (starts with SEC), or be left out' })
+      .string({ error: "must be the robot's 加签 secret (starts with SEC), or be left out" })
       .trim()
-      .min(1, { error: 'is empty: set the robot\'s 加签 secret (starts with SEC), or remove the option' })
+      .min(1, { error: "is empty: set the robot's 加签 secret (starts with SEC), or remove the option" })
       .optional(),
     keyword: z
       .union([z.string().trim().min(1), z.array(z.string().trim().min(1)).min(1).max(10)], {
-        error: 'must be one of the robot\'s custom keywords (自定义关键词), or a list of them',
+        error: "must be one of the robot's custom keywords (自定义关键词), or a list of them",
       })
       .optional()
       .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),

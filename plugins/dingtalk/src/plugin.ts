@@ -52,7 +52,8 @@ export const dingtalkPlugin = definePlugin({
   id: 'dingtalk',
   version: PLUGIN_VERSION,
   core: '^0.1.0',
-  description: 'Sends signed, rate-limited messages to a DingTalk group through a custom robot (自定义机器人).',
+  description:
+    'Sends signed, rate-limited messages to a DingTalk group through a custom robot (自定义机器人).',
   config: DingTalkOptionsSchema,
   actions: {
     send: {
@@ -104,7 +105,9 @@ class Robot {
     const progressKey = action.idempotencyKey
       ? `progress:${createHash('sha256').update(action.idempotencyKey).digest('hex').slice(0, 32)}`
       : undefined;
-    const fingerprint = createHash('sha256').update(JSON.stringify(p.build(p.content, 0, 1))).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(p.build(p.content, 0, 1)))
+      .digest('hex');
 
     return this.#limiter.exclusive(action.signal, async () => {
       let chunks = splitPlan(p);
@@ -144,7 +147,10 @@ class Robot {
           } else await this.#ctx.store.delete(progressKey);
         }
       }
-      action.logger.info({ robot: this.#id, msgtype: p.msgtype, parts: chunks.length }, 'DingTalk message sent');
+      action.logger.info(
+        { robot: this.#id, msgtype: p.msgtype, parts: chunks.length },
+        'DingTalk message sent',
+      );
       return { msgtype: p.msgtype, parts: chunks.length, rendered: usedRendered };
     });
   }
@@ -170,7 +176,8 @@ class Robot {
         );
       }
       const parts = splitPlan({ ...p, content: rest }, next);
-      if (parts[0] !== chunks[from] || parts.length > 1) return { chunks: [...chunks.slice(0, from), ...parts], limit: next };
+      if (parts[0] !== chunks[from] || parts.length > 1)
+        return { chunks: [...chunks.slice(0, from), ...parts], limit: next };
     }
   }
 

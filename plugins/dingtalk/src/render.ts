@@ -57,7 +57,11 @@ const words = {
     commit: 'Commit',
     issues: 'Issues',
     duration: 'Duration',
-    metric: { passed: 'Metric check passed', failed: 'Metric check failed', inconclusive: 'Metric check inconclusive' },
+    metric: {
+      passed: 'Metric check passed',
+      failed: 'Metric check failed',
+      inconclusive: 'Metric check inconclusive',
+    },
     query: 'Query',
     actual: 'Actual',
     expected: 'Expected',
@@ -149,7 +153,9 @@ const layouts: Record<string, (d: Record<string, unknown>, w: Words, e: Switchya
     const icon = v === 'passed' ? '✅' : v === 'failed' ? '❌' : '⚠️';
     const actual = typeof d.actualValue === 'number' ? formatNumber(d.actualValue) : w.noData;
     const expected =
-      typeof d.expectedValue === 'number' ? `${str(d.operator) ?? ''} ${formatNumber(d.expectedValue)}`.trim() : undefined;
+      typeof d.expectedValue === 'number'
+        ? `${str(d.operator) ?? ''} ${formatNumber(d.expectedValue)}`.trim()
+        : undefined;
     const where = [str(d.service), str(d.environment)].filter(Boolean).join(' / ');
     return {
       heading: `${icon} ${w.metric[v]}: ${str(d.check) ?? '?'}`,

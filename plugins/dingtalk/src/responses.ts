@@ -52,7 +52,7 @@ export function interpret(response: HttpResponse, c: ResponseContext): Outcome {
   if (!body || typeof body !== 'object' || !Number.isFinite(errcode)) {
     throw new PermanentError(
       DingTalkErrorCodes.BAD_RESPONSE,
-      'the webhook answered 200 without DingTalk\'s {errcode, errmsg}: options.webhook does not point at a DingTalk robot (expected https://oapi.dingtalk.com/robot/send?access_token=…)',
+      "the webhook answered 200 without DingTalk's {errcode, errmsg}: options.webhook does not point at a DingTalk robot (expected https://oapi.dingtalk.com/robot/send?access_token=…)",
       { details: { contentType: response.header('content-type') } },
     );
   }
@@ -67,9 +67,13 @@ export function interpret(response: HttpResponse, c: ResponseContext): Outcome {
     case Errcode.TOO_LONG:
       return { kind: 'too-long', errmsg };
     case Errcode.BUSY:
-      throw new RetryableError(DingTalkErrorCodes.BUSY, `DingTalk is busy (errcode -1: ${errmsg}); retrying later`, {
-        details,
-      });
+      throw new RetryableError(
+        DingTalkErrorCodes.BUSY,
+        `DingTalk is busy (errcode -1: ${errmsg}); retrying later`,
+        {
+          details,
+        },
+      );
     case Errcode.SECURITY:
       throw new PermanentError(DingTalkErrorCodes.SECURITY, securityMessage(errmsg, c), {
         details: { ...details, setting: securitySetting(errmsg) },
@@ -110,7 +114,13 @@ export function securitySetting(errmsg: string): SecuritySetting {
   if (m.includes('keyword') || errmsg.includes('关键词')) return 'keywords';
   if (m.includes('timestamp') || errmsg.includes('时间戳')) return 'timestamp';
   if (m.includes('sign') || errmsg.includes('签名')) return 'signature';
-  if (/\bip\b/i.test(errmsg) || m.includes('whitelist') || m.includes('allowlist') || errmsg.includes('白名单')) return 'ip';
+  if (
+    /\bip\b/i.test(errmsg) ||
+    m.includes('whitelist') ||
+    m.includes('allowlist') ||
+    errmsg.includes('白名单')
+  )
+    return 'ip';
   return 'unknown';
 }
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type FakeReply, type FakeRequest, FakeHttpServer } from './server.js';
+import { FakeHttpServer, type FakeReply, type FakeRequest } from './server.js';
 
 // A loopback DingTalk custom robot (自定义机器人) at `POST /robot/send?access_token=…`: the security
 // settings (加签 with its one-hour window, custom keywords), the message shapes per msgtype, the
@@ -102,7 +102,12 @@ export class FakeDingTalk {
     this.#options = {
       accessToken: options.accessToken,
       secret: options.secret,
-      keywords: options.keyword === undefined ? [] : Array.isArray(options.keyword) ? options.keyword : [options.keyword],
+      keywords:
+        options.keyword === undefined
+          ? []
+          : Array.isArray(options.keyword)
+            ? options.keyword
+            : [options.keyword],
       ratePerMinute: options.ratePerMinute ?? 20,
       throttleMs: options.throttleMs ?? 600_000,
       maxBytes: options.maxBytes ?? 20_000,
@@ -180,12 +185,19 @@ export class FakeDingTalk {
       }
       // DingTalk url-decodes `sign` once and compares it with base64(HmacSHA256(...)); a sign
       // encoded twice arrives as `%2B…` and does not match.
-      const expected = createHmac('sha256', o.secret).update(`${timestamp}\n${o.secret}`, 'utf8').digest('base64');
+      const expected = createHmac('sha256', o.secret)
+        .update(`${timestamp}\n${o.secret}`, 'utf8')
+        .digest('base64');
       if (sign !== expected) return refuse(DINGTALK_ERRORS.sign);
     }
 
     if (req.rawBody.length > o.maxBytes) return refuse(DINGTALK_ERRORS.tooLong);
-    if (req.json === undefined || typeof req.json !== 'object' || req.json === null || Array.isArray(req.json)) {
+    if (
+      req.json === undefined ||
+      typeof req.json !== 'object' ||
+      req.json === null ||
+      Array.isArray(req.json)
+    ) {
       return refuse(DINGTALK_ERRORS.invalidMessage('body is not a JSON object'));
     }
     const body = req.json as Record<string, unknown>;
@@ -232,14 +244,22 @@ function parseMessage(body: Record<string, unknown>): Parsed {
   const at = parseAt(body.at);
   if (typeof at === 'string') return bad(at);
   const notified = (text: string) =>
-    [...at.atMobiles, ...at.atUserIds].filter((who) => new RegExp(`@${escapeRe(who)}(?![0-9A-Za-z_])`).test(text));
+    [...at.atMobiles, ...at.atUserIds].filter((who) =>
+      new RegExp(`@${escapeRe(who)}(?![0-9A-Za-z_])`).test(text),
+    );
 
   switch (msgtype) {
     case 'text': {
       const content = need('content');
       if (!content) return bad('text.content is missing');
       return {
-        message: { msgtype, title: undefined, text: content, mentioned: notified(content), isAtAll: at.isAtAll },
+        message: {
+          msgtype,
+          title: undefined,
+          text: content,
+          mentioned: notified(content),
+          isAtAll: at.isAtAll,
+        },
         texts: [content],
       };
     }
@@ -277,7 +297,12 @@ function parseMessage(body: Record<string, unknown>): Parsed {
         }
         for (const b of s.btns as unknown[]) {
           const btn = (b ?? {}) as Record<string, unknown>;
-          if (typeof btn.title !== 'string' || !btn.title || typeof btn.actionURL !== 'string' || !btn.actionURL) {
+          if (
+            typeof btn.title !== 'string' ||
+            !btn.title ||
+            typeof btn.actionURL !== 'string' ||
+            !btn.actionURL
+          ) {
             return bad('every actionCard.btns entry needs title and actionURL');
           }
           texts.push(btn.title);
@@ -302,7 +327,8 @@ function parseAt(value: unknown): { atMobiles: string[]; atUserIds: string[]; is
   const a = value as Record<string, unknown>;
   const list = (v: unknown, name: string): string[] | string => {
     if (v === undefined) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return `at.${name} must be a list of strings`;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      return `at.${name} must be a list of strings`;
     return v as string[];
   };
   const atMobiles = list(a.atMobiles, 'atMobiles');

@@ -1,5 +1,11 @@
 import { type KeyValueStore, MemoryTransport } from '@switchyard/core';
-import { createTestHost, FakeDingTalk, type FakeDingTalkOptions, ManualClock, type TestHost } from '@switchyard/testing';
+import {
+  createTestHost,
+  FakeDingTalk,
+  type FakeDingTalkOptions,
+  ManualClock,
+  type TestHost,
+} from '@switchyard/testing';
 import dingtalk from '../index.js';
 import type { DingTalkOptionsInput } from '../options.js';
 
@@ -51,7 +57,11 @@ export async function rig(
  * Runs the clock forward until `done()`: whenever every sender is asleep on the clock (no HTTP in
  * flight, since a robot's sends run one after another), jumps to the next timer.
  */
-export async function runClockUntil(clock: ManualClock, done: () => boolean, limitMs = 3_600_000): Promise<void> {
+export async function runClockUntil(
+  clock: ManualClock,
+  done: () => boolean,
+  limitMs = 3_600_000,
+): Promise<void> {
   const start = clock.now();
   while (!done()) {
     const deadline = Date.now() + 5_000;
