@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   type AppendOptions,
@@ -77,7 +77,7 @@ export class SqliteTransport implements Transport {
     if (this.#open) return;
     if (this.#closed) throw this.closedError();
     try {
-      mkdirSync(dirname(this.path), { recursive: true });
+      ensureDirectory(dirname(this.path));
     } catch (error) {
       throw storageError(error, dirname(this.path), 'creating the directory of');
     }
@@ -403,6 +403,19 @@ export class SqliteTransport implements Transport {
   private closedError(): RetryableError {
     return new RetryableError(ErrorCodes.TRANSPORT_CLOSED, `the SQLite transport on ${this.path} is closed`);
   }
+}
+
+/**
+ * Creates missing directories one level at a time: Node 22's recursive mkdirSync loops forever on
+ * a parent that refuses creation with ENOENT (e.g. under /proc).
+ */
+function ensureDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
 }
 
 function iso(ms: number): string {
