@@ -146,4 +146,15 @@ describe('SqliteTransport across restarts', () => {
     expect(await again.kv('jira').get('cursor')).toEqual({ value: { at: 2 }, revision: r2 });
     expect(await again.kv('jira').compareAndSet('cursor', { at: 3 }, r1)).toBeUndefined();
   });
+
+  it('makes an online backup that opens as a store of its own', async () => {
+    const dir = db.dir();
+    const t = await db.open({ path: join(dir, 'live.db') });
+    const { event } = await t.append(ping(1));
+    await t.backup(join(dir, 'copy.db'));
+    await t.append(ping(2));
+    const copy = await db.open({ path: join(dir, 'copy.db') });
+    expect(await copy.get(event.id)).toEqual(event);
+    expect(await copy.query({})).toHaveLength(1);
+  });
 });
