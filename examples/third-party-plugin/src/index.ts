@@ -63,25 +63,42 @@ export default definePlugin({
             }
             const parsed = webhookBody.safeParse(json);
             if (!parsed.success) {
-              return { status: 400, body: { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) } };
+              return {
+                status: 400,
+                body: { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+              };
             }
             const { id, ...data } = parsed.data;
-            const result = await ctx.bus.publish('MonitorStatusChanged', data, { subject: data.monitor, deliveryKey: `uptime:${id}` });
-            return { status: result.duplicate ? 200 : 202, body: { id: result.event.id, duplicate: result.duplicate } };
+            const result = await ctx.bus.publish('MonitorStatusChanged', data, {
+              subject: data.monitor,
+              deliveryKey: `uptime:${id}`,
+            });
+            return {
+              status: result.duplicate ? 200 : 202,
+              body: { id: result.event.id, duplicate: result.duplicate },
+            };
           },
         },
       ],
       actions: {
         async pause(params, action) {
-          const res = await ctx.http.request(`${ctx.config.apiUrl}/monitors/${encodeURIComponent(params.monitor)}/pause`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${ctx.config.apiKey}` },
-            body: { minutes: params.minutes },
-            signal: action.signal,
-          });
+          const res = await ctx.http.request(
+            `${ctx.config.apiUrl}/monitors/${encodeURIComponent(params.monitor)}/pause`,
+            {
+              method: 'POST',
+              headers: { authorization: `Bearer ${ctx.config.apiKey}` },
+              body: { minutes: params.minutes },
+              signal: action.signal,
+            },
+          );
           if (res.status === 200) return { paused: params.monitor, minutes: params.minutes };
-          if (res.status === 404) throw new PermanentError('UPTIME_UNKNOWN_MONITOR', `no monitor named "${params.monitor}"`);
-          if (res.status === 401) throw new PermanentError('UPTIME_AUTH', 'the monitor API rejected apiKey; check plugins.uptime.options.apiKey');
+          if (res.status === 404)
+            throw new PermanentError('UPTIME_UNKNOWN_MONITOR', `no monitor named "${params.monitor}"`);
+          if (res.status === 401)
+            throw new PermanentError(
+              'UPTIME_AUTH',
+              'the monitor API rejected apiKey; check plugins.uptime.options.apiKey',
+            );
           throw new RetryableError('UPTIME_UNAVAILABLE', `the monitor API answered ${res.status}`);
         },
       },
