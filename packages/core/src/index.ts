@@ -101,6 +101,7 @@ export {
   type WebhookRoute,
 } from './plugin.js';
 export { redactingDestination, Secrets } from './secrets.js';
+export * from './template/index.js';
 export * as tokens from './tokens.js';
 export {
   ACTIONS,
