@@ -6,7 +6,7 @@
  * No kept JavaScript engine speaks it: Liquid writes `| filter: arg`, Handlebars has no pipes,
  * Nunjucks needs no dot and has had sandbox escapes through `constructor`. Emulating the syntax on top
  * of one of them would keep its whole surface (helpers, JS property access) reachable. A tokenizer and
- * a recursive-descent parser of ~300 lines give exactly this language and nothing else: the only
+ * a recursive-descent parser give exactly this language and nothing else: the only
  * operations are own-property reads of plain data (data.ts) and the filters in filters.ts.
  *
  *   template := (text | action)*        action := "{{" ["- "] pipeline [" -"] "}}"
