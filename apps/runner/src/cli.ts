@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `switchyard` command. Each command's module is imported only when it runs, so `switchyard
 // emit` from a CI job does not load Fastify, and `run` reaches ready sooner.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { GlobalOptions } from './cli/io.js';
 
 const VERSION = '0.1.0';
@@ -162,14 +162,14 @@ export interface EventsOpts {
 function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new CommanderError(2, 'switchyard.usage', `--port must be 0-65535, got "${value}"`);
+    throw new InvalidArgumentError('expected a port from 0 to 65535');
   return n;
 }
 
 function parseLimit(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1000)
-    throw new CommanderError(2, 'switchyard.usage', `--limit must be 1-1000, got "${value}"`);
+    throw new InvalidArgumentError('expected a number from 1 to 1000');
   return n;
 }
 

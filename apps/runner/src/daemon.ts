@@ -14,10 +14,10 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Dispatcher } from 'undici';
-import { DEFAULT_CONFIG_FILE, type LoadedConfig, loadConfig } from './config/load.js';
+import { collectConfig, DEFAULT_CONFIG_FILE, type LoadedConfig } from './config/load.js';
 import { formatProblem, isConfigError, RunnerError, RunnerErrorCodes } from './errors.js';
 import { createHttpServer, type DaemonState } from './http/server.js';
-import { type Prepared, prepare } from './prepare.js';
+import { loadAndPrepare, type Prepared, prepare } from './prepare.js';
 import { startRules } from './rules/run.js';
 import { describeStore, openStore } from './store.js';
 
@@ -92,7 +92,9 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     ...(options.cwd ? { cwd: options.cwd } : {}),
   };
   const secrets = new Secrets();
-  const loaded = loadConfig(configPath, { ...loadOptions, secrets });
+  const { loaded, problems } = collectConfig(configPath, { ...loadOptions, secrets });
+  // Report plugin and rule problems together with the file's own (this throws with all of them).
+  if (problems.length > 0) await loadAndPrepare(configPath, { ...loadOptions, secrets });
   const logger = createLogger({
     level: loaded.config.log.level,
     secrets,
@@ -180,9 +182,8 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Dae
     try {
       let next: Prepared;
       try {
-        const nextLoaded = loadConfig(configPath, { ...loadOptions, secrets });
-        next = await prepare(nextLoaded, prepareOptions);
-        warnRestartOnly(previous.prepared.loaded, nextLoaded, logger);
+        next = await loadAndPrepare(configPath, { ...loadOptions, secrets }, prepareOptions);
+        warnRestartOnly(previous.prepared.loaded, next.loaded, logger);
       } catch (error) {
         const problems = isConfigError(error) ? error.problems.map(formatProblem) : undefined;
         logger.error(

@@ -18,8 +18,14 @@ import {
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { parseDottedPath } from './config/errors.js';
-import { type LoadedConfig, redactedConfigError, schemaProblems } from './config/load.js';
-import { type ConfigProblem, RunnerErrorCodes } from './errors.js';
+import {
+  collectConfig,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  redactedConfigError,
+  schemaProblems,
+} from './config/load.js';
+import { type ConfigProblem, isConfigError, RunnerErrorCodes } from './errors.js';
 import { loadPluginModules } from './plugins/load.js';
 import { type CompiledRule, compileRules } from './rules/compile.js';
 
@@ -97,7 +103,8 @@ export async function prepare(loaded: LoadedConfig, options: PrepareOptions = {}
     );
   }
   for (const p of hostProblems) {
-    if (p.code === ErrorCodes.PLUGIN_CONFIG_INVALID && optionProblems.has(parseDottedPath(p.path)[1] ?? '')) continue;
+    if (p.code === ErrorCodes.PLUGIN_CONFIG_INVALID && optionProblems.has(parseDottedPath(p.path)[1] ?? ''))
+      continue;
     const segments = parseDottedPath(p.path);
     // The runner adds `options.pipelines`; a complaint about it belongs to the top-level list.
     const where =
@@ -122,6 +129,26 @@ export async function prepare(loaded: LoadedConfig, options: PrepareOptions = {}
   problems.push(...compiled.problems);
   if (problems.length > 0) throw redactedConfigError(problems, loaded.secrets);
   return { loaded, core, rules: compiled.rules, pipelines };
+}
+
+/**
+ * Loads the config and prepares it, reporting the problems of both stages together (a typo under
+ * `server:` does not hide an unknown action in a rule).
+ */
+export async function loadAndPrepare(
+  configPath: string | undefined,
+  loadOptions: LoadConfigOptions,
+  options: PrepareOptions = {},
+): Promise<Prepared> {
+  const { loaded, problems } = collectConfig(configPath, loadOptions);
+  try {
+    const prepared = await prepare(loaded, options);
+    if (problems.length === 0) return prepared;
+  } catch (error) {
+    if (!isConfigError(error)) throw error;
+    problems.push(...error.problems);
+  }
+  throw redactedConfigError(problems, loaded.secrets);
 }
 
 /** The pipeline plugin receives the resolved files as `options.pipelines` (absolute paths). */

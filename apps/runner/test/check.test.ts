@@ -20,11 +20,14 @@ async function problems(text: string): Promise<string[]> {
   throw new Error('expected problems');
 }
 
-const echo = (options = '{ greeting: hi }') => `  echo: { package: ${JSON.stringify(ECHO)}, options: ${options} }`;
+const echo = (options = '{ greeting: hi }') =>
+  `  echo: { package: ${JSON.stringify(ECHO)}, options: ${options} }`;
 
 describe('plugin and rule checks at load', () => {
   it('maps plugin option problems to file:line:col', async () => {
-    expect(await problems(['store: { kind: memory }', 'plugins:', echo('{ greting: hi }')].join('\n'))).toEqual([
+    expect(
+      await problems(['store: { kind: memory }', 'plugins:', echo('{ greting: hi }')].join('\n')),
+    ).toEqual([
       'switchyard.yaml:3:84: plugins.echo.options.greeting: required (expected string) [SY_PLUGIN_CONFIG_INVALID]',
       'switchyard.yaml:3:86: plugins.echo.options.greting: unknown key "greting"; did you mean "greeting"? (allowed: greeting, token, record) [SY_CONFIG_UNKNOWN_KEY]',
     ]);
@@ -40,7 +43,9 @@ describe('plugin and rule checks at load', () => {
   it('names a missing plugin file', async () => {
     const got = await problems('store: { kind: memory }\nplugins:\n  x: { package: ./nope.js }\n');
     expect(got).toHaveLength(1);
-    expect(got[0]).toMatch(/^switchyard\.yaml:3:17: plugins\.x\.package: plugin file .*\/nope\.js does not exist; fix plugins\.x\.package \(paths are relative to the config file\) \[SY_CONFIG_PLUGIN_NOT_FOUND\]$/);
+    expect(got[0]).toMatch(
+      /^switchyard\.yaml:3:17: plugins\.x\.package: plugin file .*\/nope\.js does not exist; fix plugins\.x\.package \(paths are relative to the config file\) \[SY_CONFIG_PLUGIN_NOT_FOUND\]$/,
+    );
   });
 
   it('checks rules: event types, actions, literal params, templates and conditions', async () => {
@@ -73,26 +78,42 @@ describe('plugin and rule checks at load', () => {
       'switchyard.yaml:12:23: rules[1].do[0].with.text: echo.say: text: Invalid input: expected string, received number [SY_CONFIG_RULE_PARAMS]',
       'switchyard.yaml:15:17: rules[1].do[2].action: unknown action "nope.run"; loaded actions: echo.fail, echo.say, echo.slow (add plugins.nope to load it) [SY_CONFIG_RULE_ACTION]',
     ]);
-    // The condition and the template do not parse: each is reported at its place with the engine's code.
-    expect(got[4]).toMatch(/^switchyard\.yaml:18:9: rules\[2\]\.if: .* \[SY_CONDITION_SYNTAX\]$/s);
-    expect(got[5]).toMatch(/^switchyard\.yaml:19:\d+: rules\[2\]\.do\[0\]\.with(\.text)?: .* \[SY_TEMPLATE_SYNTAX\]$/s);
+    // The condition and the template do not parse: each is reported at its column with the engine's code.
+    expect(got[4]).toMatch(
+      /^switchyard\.yaml:18:21: rules\[2\]\.if: condition .*\n {2}data\.text ==\n.*\[SY_CONDITION_SYNTAX\]$/s,
+    );
+    expect(got[5]).toMatch(
+      /^switchyard\.yaml:19:46: rules\[2\]\.do\[0\]\.with\.text: template unclosed .*\[SY_TEMPLATE_SYNTAX\]$/s,
+    );
     expect(got).toHaveLength(6);
   });
 
   it('does not pile rule errors on top of a plugin that failed to load', async () => {
     const got = await problems(
-      ['store: { kind: memory }', 'plugins:', '  gone: { package: ./gone.js }', 'rules:', '  - { name: a, on: GoneEvent, do: [ { action: gone.run } ] }'].join('\n'),
+      [
+        'store: { kind: memory }',
+        'plugins:',
+        '  gone: { package: ./gone.js }',
+        'rules:',
+        '  - { name: a, on: GoneEvent, do: [ { action: gone.run } ] }',
+      ].join('\n'),
     );
     expect(got).toHaveLength(1);
     expect(got[0]).toContain('SY_CONFIG_PLUGIN_NOT_FOUND');
   });
 
   it('needs the pipeline plugin for pipeline files, and the files must exist', async () => {
-    const got = await problems('store: { kind: memory }\npipelines: [ ./pipelines/*.yaml, ./missing.yaml ]\n');
+    const got = await problems(
+      'store: { kind: memory }\npipelines: [ ./pipelines/*.yaml, ./missing.yaml ]\n',
+    );
     expect(got).toEqual([
       expect.stringMatching(/^switchyard\.yaml:2:12: pipelines: pipeline files need the pipeline plugin/),
-      expect.stringMatching(/^switchyard\.yaml:2:14: pipelines\[0\]: no pipeline file matches "\.\/pipelines\/\*\.yaml"/),
-      expect.stringMatching(/^switchyard\.yaml:2:34: pipelines\[1\]: pipeline file .*missing\.yaml does not exist/),
+      expect.stringMatching(
+        /^switchyard\.yaml:2:14: pipelines\[0\]: no pipeline file matches "\.\/pipelines\/\*\.yaml"/,
+      ),
+      expect.stringMatching(
+        /^switchyard\.yaml:2:34: pipelines\[1\]: pipeline file .*missing\.yaml does not exist/,
+      ),
     ]);
   });
 });
@@ -142,9 +163,21 @@ describe('wiring and schema', () => {
     const schema = configJsonSchema(entries, ['echo.say']) as any;
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties)).toEqual(['server', 'store', 'plugins', 'rules', 'pipelines', 'log']);
-    expect(schema.properties.plugins.properties.echo.properties.options.properties.greeting).toEqual({ type: 'string', minLength: 1 });
+    expect(Object.keys(schema.properties)).toEqual([
+      'server',
+      'store',
+      'plugins',
+      'rules',
+      'pipelines',
+      'log',
+    ]);
+    expect(schema.properties.plugins.properties.echo.properties.options.properties.greeting).toEqual({
+      type: 'string',
+      minLength: 1,
+    });
     expect(schema.properties.plugins.properties.echo.properties.options.required).toEqual(['greeting']);
-    expect(schema.properties.rules.items.properties.do.items.properties.action.examples).toEqual(['echo.say']);
+    expect(schema.properties.rules.items.properties.do.items.properties.action.examples).toEqual([
+      'echo.say',
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 // a CI job runs them. SIGHUP reload and SIGTERM drain are exercised on the real process.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseConfig, SECRET, TOKEN, tempDir, until, writeConfig } from './helpers.js';
@@ -16,11 +17,10 @@ function ensureBuilt(): void {
     for (const entry of readdirRecursive(dir)) max = Math.max(max, statSync(entry).mtimeMs);
     return max;
   };
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < newest(join(ROOT, 'src'))) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
+  const buildInfo = join(ROOT, 'dist', '.tsbuildinfo');
+  if (!existsSync(CLI) || !existsSync(buildInfo) || statSync(buildInfo).mtimeMs < newest(join(ROOT, 'src'))) {
+    const tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   }
 }
 
@@ -42,7 +42,10 @@ delete (baseEnv as Record<string, string | undefined>).SWITCHYARD_URL;
 delete (baseEnv as Record<string, string | undefined>).SWITCHYARD_TOKEN;
 
 async function runDaemon(config: string): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], { env: baseEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+    env: baseEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let buffer = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -65,7 +68,10 @@ async function runDaemon(config: string): Promise<Running> {
   return { child, url: JSON.parse(ready).url, lines, exit };
 }
 
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(process.execPath, [CLI, ...args], { env: { ...baseEnv, ...env } }, (error, stdout, stderr) => {
       done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -117,7 +123,13 @@ const calls = () =>
 const client = () => ['--url', d.url, '--token', TOKEN];
 
 describe('switchyard CLI against a running daemon', () => {
-  const data = JSON.stringify({ service: 'api', environment: 'production', version: '1', outcome: 'succeeded', issueKeys: [] });
+  const data = JSON.stringify({
+    service: 'api',
+    environment: 'production',
+    version: '1',
+    outcome: 'succeeded',
+    issueKeys: [],
+  });
   let emitted: string;
 
   it('emit: exit 0 with the id after a 202; the rule runs', async () => {
@@ -133,12 +145,33 @@ describe('switchyard CLI against a running daemon', () => {
   it('emit: --data @file, --json, URL from SWITCHYARD_URL and token from the config', async () => {
     const file = join(dir, 'data.json');
     writeFileSync(file, data);
-    const r = await cli(['emit', 'DeploymentCompleted', '--data', `@${file}`, '--id', 'fixed-id-1', '--json', '--config', config], {
-      SWITCHYARD_URL: d.url,
-    });
+    const r = await cli(
+      [
+        'emit',
+        'DeploymentCompleted',
+        '--data',
+        `@${file}`,
+        '--id',
+        'fixed-id-1',
+        '--json',
+        '--config',
+        config,
+      ],
+      {
+        SWITCHYARD_URL: d.url,
+      },
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ id: 'fixed-id-1', duplicate: false });
-    const again = await cli(['emit', 'DeploymentCompleted', '--data', data, '--id', 'fixed-id-1', ...client()]);
+    const again = await cli([
+      'emit',
+      'DeploymentCompleted',
+      '--data',
+      data,
+      '--id',
+      'fixed-id-1',
+      ...client(),
+    ]);
     expect(again.stdout).toBe('already stored DeploymentCompleted fixed-id-1\n');
   });
 
@@ -147,12 +180,32 @@ describe('switchyard CLI against a running daemon', () => {
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain('→ 400');
     expect(invalid.stderr).toContain('  - data.environment:');
-    const wrong = await cli(['emit', 'DeploymentCompleted', '--data', data, '--url', d.url, '--token', 'wrong-token-wrong']);
+    const wrong = await cli([
+      'emit',
+      'DeploymentCompleted',
+      '--data',
+      data,
+      '--url',
+      d.url,
+      '--token',
+      'wrong-token-wrong',
+    ]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('→ 403: the bearer token is wrong');
-    const away = await cli(['emit', 'DeploymentCompleted', '--data', data, '--url', 'http://127.0.0.1:1', '--token', TOKEN]);
+    const away = await cli([
+      'emit',
+      'DeploymentCompleted',
+      '--data',
+      data,
+      '--url',
+      'http://127.0.0.1:1',
+      '--token',
+      TOKEN,
+    ]);
     expect(away.code).toBe(1);
-    expect(away.stderr).toMatch(/^error: cannot reach the daemon at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    expect(away.stderr).toMatch(
+      /^error: cannot reach the daemon at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/,
+    );
     expect(away.stderr).not.toContain('    at ');
     const badJson = await cli(['emit', 'DeploymentCompleted', '--data', '{nope', ...client()]);
     expect(badJson.code).toBe(2);
@@ -167,7 +220,9 @@ describe('switchyard CLI against a running daemon', () => {
     const text = await cli(['events', '--subject', 'PROJ-7', ...client()]);
     expect(text.stdout).toContain(emitted);
     expect(text.stdout).not.toContain('\x1b[');
-    await until(async () => (await cli(['trace', emitted, ...client()])).stdout.includes('rule:notify succeeded'));
+    await until(async () =>
+      (await cli(['trace', emitted, ...client()])).stdout.includes('rule:notify succeeded'),
+    );
     const trace = await cli(['trace', emitted, ...client()]);
     expect(trace.code).toBe(0);
     expect(trace.stdout).toContain(`DeploymentCompleted ${emitted} PROJ-7`);
@@ -175,6 +230,28 @@ describe('switchyard CLI against a running daemon', () => {
     const missing = await cli(['trace', 'no-such-id', ...client()]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('→ 404: no event with id "no-such-id"');
+  });
+
+  it('events --follow prints events as they arrive', async () => {
+    const follow = spawn(
+      process.execPath,
+      [CLI, 'events', '--follow', '--type', 'DeploymentCompleted', '-n', '1', ...client()],
+      {
+        env: baseEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    follow.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    await until(() => out.length > 0);
+    const r = await cli(['emit', 'DeploymentCompleted', '--data', data, '--id', 'followed-1', ...client()]);
+    expect(r.code).toBe(0);
+    await until(() => out.includes('followed-1'));
+    const exited = new Promise((done) => follow.on('exit', done));
+    follow.kill('SIGINT');
+    await exited;
   });
 
   it('dlq list/replay/drop', async () => {
@@ -204,13 +281,17 @@ describe('switchyard CLI against a running daemon', () => {
     const schema = JSON.parse((await cli(['schema', '--config', config])).stdout);
     expect(schema.properties.plugins.properties.echo).toBeDefined();
 
-    const bad = writeConfig(dir, 'server: { prot: 1 }\nrules:\n  - { name: x, on: Nope, do: [ { action: echo.say } ] }\n', 'bad.yaml');
+    const bad = writeConfig(
+      dir,
+      'server: { prot: 1 }\nrules:\n  - { name: x, on: Nope, do: [ { action: echo.say } ] }\n',
+      'bad.yaml',
+    );
     const failed = await cli(['check', '--config', bad]);
     expect(failed.code).toBe(1);
     expect(failed.stderr.split('\n').filter(Boolean)).toEqual([
       expect.stringMatching(/bad\.yaml:1:11: server\.prot: unknown key "prot"; did you mean "port"\?/),
-      expect.stringMatching(/bad\.yaml:3:23: rules\[0\]\.on: unknown event type "Nope"/),
-      expect.stringMatching(/bad\.yaml:3:41: rules\[0\]\.do\[0\]\.action: unknown action "echo\.say"/),
+      expect.stringMatching(/bad\.yaml:3:20: rules\[0\]\.on: unknown event type "Nope"/),
+      expect.stringMatching(/bad\.yaml:3:42: rules\[0\]\.do\[0\]\.action: unknown action "echo\.say"/),
     ]);
   });
 
@@ -229,7 +310,13 @@ describe('switchyard CLI against a running daemon', () => {
   });
 
   it('SIGHUP reloads a valid config and rejects an invalid one, keeping the old rules', async () => {
-    writeFileSync(config, baseConfig(`${RULES}  - name: added\n    on: DeploymentCompleted\n    do: [ { action: echo.say, with: { text: added } } ]\n`, { store: '{ kind: sqlite, path: ./data/sy.db }', record }));
+    writeFileSync(
+      config,
+      baseConfig(
+        `${RULES}  - name: added\n    on: DeploymentCompleted\n    do: [ { action: echo.say, with: { text: added } } ]\n`,
+        { store: '{ kind: sqlite, path: ./data/sy.db }', record },
+      ),
+    );
     d.child.kill('SIGHUP');
     await until(() => d.lines.find((l) => l.includes('"config reloaded"')));
     const r = await cli(['emit', 'DeploymentCompleted', '--data', data, ...client()]);
@@ -240,7 +327,9 @@ describe('switchyard CLI against a running daemon', () => {
     d.child.kill('SIGHUP');
     const rejected = await until(() => d.lines.find((l) => l.includes('reload rejected')));
     expect(JSON.parse(rejected).problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/switchyard\.yaml:1:\d+: rules\[0\]\.do: a rule needs at least one action/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/switchyard\.yaml:1:\d+: rules\[0\]\.do: a rule needs at least one action/),
+      ]),
     );
     const after = await cli(['emit', 'DeploymentCompleted', '--data', data, ...client()]);
     const id2 = /accepted DeploymentCompleted (\S+)/.exec(after.stdout)![1]!;
@@ -248,7 +337,11 @@ describe('switchyard CLI against a running daemon', () => {
   });
 
   it('SIGTERM finishes the in-flight delivery, closes the store and exits 0; no secret was ever logged', async () => {
-    const hook = await fetch(`${d.url}/webhooks/echo`, { method: 'POST', headers: { 'x-echo-signature': 'len=4' }, body: 'slow' });
+    const hook = await fetch(`${d.url}/webhooks/echo`, {
+      method: 'POST',
+      headers: { 'x-echo-signature': 'len=4' },
+      body: 'slow',
+    });
     expect(hook.status).toBe(202);
     await until(() => calls().some((c) => c.action === 'slow-start'));
     d.child.kill('SIGTERM');

@@ -1,8 +1,9 @@
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth, baseConfig, bootDaemon, SECRET, type TestDaemon, TOKEN } from './helpers.js';
 
 let t: TestDaemon;
-const inject = (...args: Parameters<TestDaemon['daemon']['http']['inject']>) => t.daemon.http.inject(...args);
+const inject = (options: InjectOptions) => t.daemon.http.inject(options);
 
 const ce = (over: Record<string, unknown> = {}) => ({
   specversion: '1.0',

@@ -48,11 +48,21 @@ afterAll(async () => {
 describe('rules', () => {
   it('runs each action in order with `with` rendered from the event, one idempotency key per step', async () => {
     calls.length = 0;
-    const res = await post({ id: 'dep-prod', type: 'DeploymentCompleted', subject: 'PROJ-1', data: deployment('production') });
+    const res = await post({
+      id: 'dep-prod',
+      type: 'DeploymentCompleted',
+      subject: 'PROJ-1',
+      data: deployment('production'),
+    });
     expect(res.statusCode).toBe(202);
     await until(() => calls.length >= 2);
     expect(calls).toEqual([
-      { action: 'say', params: { text: 'deployed api 2.0.0', to: ['PROJ-1', 'PROJ-2'] }, key: 'dep-prod:rule:notify:0', cause: 'dep-prod' },
+      {
+        action: 'say',
+        params: { text: 'deployed api 2.0.0', to: ['PROJ-1', 'PROJ-2'] },
+        key: 'dep-prod:rule:notify:0',
+        cause: 'dep-prod',
+      },
       { action: 'say', params: { text: 'for PROJ-1' }, key: 'dep-prod:rule:notify:1', cause: 'dep-prod' },
     ]);
     const deliveries = await until(async () => {
@@ -68,7 +78,11 @@ describe('rules', () => {
       ],
     });
     const line = t.logs.find((l) => l.includes('rule action done') && l.includes('dep-prod'));
-    expect(JSON.parse(line!)).toMatchObject({ eventId: 'dep-prod', correlationId: 'dep-prod', rule: 'notify' });
+    expect(JSON.parse(line!)).toMatchObject({
+      eventId: 'dep-prod',
+      correlationId: 'dep-prod',
+      rule: 'notify',
+    });
   });
 
   it('skips actions when the condition is false', async () => {
@@ -93,28 +107,48 @@ describe('rules', () => {
     expect(hook.statusCode).toBe(202);
     const heard = hook.json().id as string;
     const dead = await until(async () => {
-      const res = await t.daemon.http.inject({ method: 'GET', url: '/dlq?subscription=rule:then-fail', headers: auth });
-      const list = res.json().deadLetters as Array<{ id: string; event: { id: string }; lastError: { code: string } }>;
+      const res = await t.daemon.http.inject({
+        method: 'GET',
+        url: '/dlq?subscription=rule:then-fail',
+        headers: auth,
+      });
+      const list = res.json().deadLetters as Array<{
+        id: string;
+        event: { id: string };
+        lastError: { code: string };
+      }>;
       return list.find((d) => d.event.id === heard);
     });
     expect(dead.lastError.code).toBe('ECHO_FAILED');
     expect(calls.map((c) => c.action)).toEqual(['say', 'fail']);
 
-    const replay = await t.daemon.http.inject({ method: 'POST', url: `/dlq/${dead.id}/replay`, headers: auth });
+    const replay = await t.daemon.http.inject({
+      method: 'POST',
+      url: `/dlq/${dead.id}/replay`,
+      headers: auth,
+    });
     expect(replay.json()).toEqual({ replayed: 1 });
     await until(() => calls.filter((c) => c.action === 'fail').length >= 2);
     // The first step succeeded before, so its recorded result is used instead of running it again.
     expect(calls.map((c) => c.action)).toEqual(['say', 'fail', 'fail']);
 
     const again = await until(async () => {
-      const res = await t.daemon.http.inject({ method: 'GET', url: '/dlq?subscription=rule:then-fail', headers: auth });
-      return (res.json().deadLetters as Array<{ id: string; event: { id: string } }>).find((d) => d.event.id === heard);
+      const res = await t.daemon.http.inject({
+        method: 'GET',
+        url: '/dlq?subscription=rule:then-fail',
+        headers: auth,
+      });
+      return (res.json().deadLetters as Array<{ id: string; event: { id: string } }>).find(
+        (d) => d.event.id === heard,
+      );
     });
     const metrics = await t.daemon.http.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/switchyard_dlq_size [1-9]/);
     const drop = await t.daemon.http.inject({ method: 'DELETE', url: `/dlq/${again.id}`, headers: auth });
     expect(drop.json()).toEqual({ dropped: 1 });
     const trace = await t.daemon.http.inject({ method: 'GET', url: `/events/${heard}/trace`, headers: auth });
-    expect(trace.json().deliveries.map((d: { subscription: string }) => d.subscription)).toContain('rule:then-fail');
+    expect(trace.json().deliveries.map((d: { subscription: string }) => d.subscription)).toContain(
+      'rule:then-fail',
+    );
   });
 });

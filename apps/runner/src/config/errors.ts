@@ -11,12 +11,29 @@ export interface Locator {
   /** Place of a character offset in the source. */
   offset(offset: number): { line: number; column: number };
   problem(path: ConfigPath, code: string, message: string, options?: { key?: boolean }): ConfigProblem;
+  /**
+   * Place of a position inside a one-line string value (a template or condition error at its
+   * column), or the value's own place when it spans lines or is not a plain/quoted scalar.
+   */
+  inside(path: ConfigPath, line: number, column: number): { line: number; column: number };
 }
 
 export function createLocator(file: string, doc: Document, lineCounter: LineCounter): Locator {
   const offset = (o: number) => {
     const pos = lineCounter.linePos(o);
     return { line: pos.line, column: pos.col };
+  };
+  const nodeAt = (path: ConfigPath): unknown => {
+    let node: unknown = doc.contents;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
+        if (!pair) return undefined;
+        node = pair.value;
+      } else if (isSeq(node)) node = node.items[Number(seg)];
+      else return undefined;
+    }
+    return node;
   };
   const at: Locator['at'] = (path, options = {}) => {
     let node: unknown = doc.contents;
@@ -46,6 +63,16 @@ export function createLocator(file: string, doc: Document, lineCounter: LineCoun
     file,
     at,
     offset,
+    inside(path, line, column) {
+      const node = nodeAt(path);
+      const start = at(path);
+      if (!isScalar(node) || line !== 1 || !Array.isArray(node.range)) return start;
+      const end = offset(node.range[1]);
+      if (end.line !== start.line) return start;
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      if (!quoted && node.type !== 'PLAIN') return start;
+      return { line: start.line, column: start.column + (quoted ? 1 : 0) + column - 1 };
+    },
     problem(path, code, message, options) {
       const { line, column } = at(path, options);
       return { file, line, column, path: formatPath(path), code, message };

@@ -6,7 +6,15 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem, RunnerErrorCodes } from '../errors.js';
 import { type ConfigPath, createLocator, type Locator } from './errors.js';
 import { createRefResolver, hasPlaceholder, maskRefs, type RefResolver } from './refs.js';
-import { configSchema, didYouMean, type SwitchyardConfig, serverSchema, shapeAt } from './schema.js';
+import {
+  configSchema,
+  didYouMean,
+  pluginEntrySchema,
+  ruleSchema,
+  type SwitchyardConfig,
+  serverSchema,
+  shapeAt,
+} from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = './switchyard.yaml';
 
@@ -21,6 +29,8 @@ export interface LoadedConfig {
   locator: Locator;
   /** Every value resolved from ${env:…}/${file:…}, for redaction. */
   secrets: Secrets;
+  /** When rules were left out (collectConfig), the original index of each kept rule. */
+  ruleIndexes?: number[];
 }
 
 export interface LoadConfigOptions {
@@ -153,13 +163,7 @@ export function schemaProblems(
       }
       continue;
     }
-    problems.push(
-      locator.problem(
-        path,
-        invalidCode,
-        describeIssue(issue, valueAt(input, issue.path)),
-      ),
-    );
+    problems.push(locator.problem(path, invalidCode, describeIssue(issue, valueAt(input, issue.path))));
   }
   return problems;
 }
@@ -207,12 +211,27 @@ export function describeIssue(issue: z.core.$ZodIssue, value?: unknown): string 
 /**
  * Reads, parses and validates a config file: YAML syntax, references, the schema and the cross-field
  * rules. Every problem is reported at once in a ConfigError; secret values never appear in it.
- * Plugins and rules are checked later (plugins/load.ts, rules/compile.ts) against what loaded.
+ * Plugins and rules are checked later (prepare.ts) against what loaded.
  */
 export function loadConfig(
   configPath: string = DEFAULT_CONFIG_FILE,
   options: LoadConfigOptions = {},
 ): LoadedConfig {
+  const { loaded, problems } = collectConfig(configPath, options);
+  if (problems.length > 0 || !loaded) throw redactedConfigError(problems, loaded?.secrets ?? new Secrets());
+  return loaded;
+}
+
+/**
+ * Like loadConfig, but returns the problems with a config built from every part that is valid (the
+ * defaults stand in for a broken section; a broken rule or plugin entry is left out), so later
+ * checks — plugins, rules — still run and every problem of the file is reported in one go.
+ * `loaded` is missing only when the file cannot be read or parsed at all (those throw).
+ */
+export function collectConfig(
+  configPath: string = DEFAULT_CONFIG_FILE,
+  options: LoadConfigOptions = {},
+): { loaded: LoadedConfig; problems: ConfigProblem[] } {
   const parsed = parseFile(configPath, options);
   const problems: ConfigProblem[] = [];
   if (typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
@@ -224,9 +243,12 @@ export function loadConfig(
       ),
     ]);
   }
-  const resolved = resolveRefs(parsed.value, [], parsed, problems);
+  const resolved = resolveRefs(parsed.value, [], parsed, problems) as Record<string, unknown>;
   const result = configSchema.safeParse(resolved);
-  if (!result.success) {
+  let config: SwitchyardConfig;
+  let ruleIndexes: number[] | undefined;
+  if (result.success) config = result.data;
+  else {
     // A value whose reference failed is already reported; its schema complaint would only be noise.
     const refPaths = problems.map((p) => p.path);
     problems.push(
@@ -235,40 +257,82 @@ export function loadConfig(
           !refPaths.some((r) => p.path === r || p.path.startsWith(`${r}.`) || p.path.startsWith(`${r}[`)),
       ),
     );
+    const partial = partialConfig(resolved);
+    config = partial.config;
+    ruleIndexes = partial.ruleIndexes;
   }
-  const config = result.success ? result.data : undefined;
-  if (config) {
-    if (config.server.token === undefined && !isLoopback(config.server.host)) {
+  if (config.server.token === undefined && !isLoopback(config.server.host)) {
+    problems.push(
+      parsed.locator.problem(
+        ['server', 'host'],
+        RunnerErrorCodes.CONFIG_INVALID,
+        `server.token is required when the server listens on ${config.server.host} (not loopback); set token: \${env:SWITCHYARD_TOKEN}`,
+      ),
+    );
+  }
+  const seen = new Map<string, number>();
+  config.rules.forEach((rule, i) => {
+    const index = ruleIndexes?.[i] ?? i;
+    const first = seen.get(rule.name);
+    if (first !== undefined) {
       problems.push(
         parsed.locator.problem(
-          ['server', 'host'],
-          RunnerErrorCodes.CONFIG_INVALID,
-          `server.token is required when the server listens on ${config.server.host} (not loopback); set token: \${env:SWITCHYARD_TOKEN}`,
+          ['rules', index, 'name'],
+          RunnerErrorCodes.CONFIG_RULE_DUPLICATE,
+          `rule name "${rule.name}" is already used by rules[${first}]; rule names name durable subscriptions and must be unique`,
         ),
       );
-    }
-    const seen = new Map<string, number>();
-    config.rules.forEach((rule, index) => {
-      const first = seen.get(rule.name);
-      if (first !== undefined) {
-        problems.push(
-          parsed.locator.problem(
-            ['rules', index, 'name'],
-            RunnerErrorCodes.CONFIG_RULE_DUPLICATE,
-            `rule name "${rule.name}" is already used by rules[${first}]; rule names name durable subscriptions and must be unique`,
-          ),
-        );
-      } else seen.set(rule.name, index);
+    } else seen.set(rule.name, index);
+  });
+  return {
+    loaded: {
+      path: parsed.path,
+      dir: parsed.dir,
+      file: parsed.file,
+      config,
+      locator: parsed.locator,
+      secrets: parsed.secrets,
+      ...(ruleIndexes ? { ruleIndexes } : {}),
+    },
+    problems,
+  };
+}
+
+/** Every valid section; defaults for broken ones; valid rules and plugin entries only. */
+function partialConfig(input: Record<string, unknown>): { config: SwitchyardConfig; ruleIndexes: number[] } {
+  const shape = configSchema.shape;
+  const pick = <K extends keyof typeof shape>(key: K) => {
+    const r = shape[key].safeParse(input[key]);
+    return (r.success ? r.data : shape[key].parse(undefined)) as SwitchyardConfig[K];
+  };
+  const rules: SwitchyardConfig['rules'] = [];
+  const ruleIndexes: number[] = [];
+  if (Array.isArray(input.rules)) {
+    input.rules.forEach((rule, index) => {
+      const r = ruleSchema.safeParse(rule);
+      if (r.success) {
+        rules.push(r.data);
+        ruleIndexes.push(index);
+      }
     });
   }
-  if (problems.length > 0 || !config) throw redactedConfigError(problems, parsed.secrets);
+  const plugins: SwitchyardConfig['plugins'] = {};
+  if (input.plugins && typeof input.plugins === 'object' && !Array.isArray(input.plugins)) {
+    for (const [key, entry] of Object.entries(input.plugins)) {
+      const r = pluginEntrySchema.safeParse(entry);
+      if (r.success && /^[a-z][a-z0-9-]{0,63}$/.test(key)) plugins[key] = r.data;
+    }
+  }
   return {
-    path: parsed.path,
-    dir: parsed.dir,
-    file: parsed.file,
-    config,
-    locator: parsed.locator,
-    secrets: parsed.secrets,
+    config: {
+      server: pick('server'),
+      store: pick('store'),
+      plugins,
+      rules,
+      pipelines: pick('pipelines'),
+      log: pick('log'),
+    },
+    ruleIndexes,
   };
 }
 

@@ -17,7 +17,7 @@ import { didYouMean } from '../config/schema.js';
 import { type ConfigProblem, RunnerErrorCodes } from '../errors.js';
 
 /** What templates and conditions of a rule see. */
-export interface RuleScope {
+export type RuleScope = {
   data: unknown;
   event: SwitchyardEvent;
   type: string;
@@ -27,7 +27,7 @@ export interface RuleScope {
   time: string;
   correlationid: string;
   causationid: string | undefined;
-}
+};
 
 export function ruleScope(event: SwitchyardEvent): RuleScope {
   return {
@@ -71,7 +71,26 @@ export function compileRules(
   const failed = options.failedPlugins ?? new Set<string>();
   const at = (path: Array<string | number>, code: string, message: string) =>
     problems.push(loaded.locator.problem(path, code, message));
-  loaded.config.rules.forEach((rule: RuleConfig, index) => {
+  /** A template/condition error, placed at its column inside the YAML value. */
+  const engineError = (path: Array<string | number>, error: unknown) => {
+    const details = isSwitchyardError(error) ? error.details : undefined;
+    const where = formatPath(path);
+    let message = messageOf(error);
+    if (message.startsWith(`${where}: `)) message = message.slice(where.length + 2);
+    const place =
+      typeof details?.line === 'number' && typeof details.column === 'number'
+        ? loaded.locator.inside(path, details.line, details.column)
+        : loaded.locator.at(path);
+    problems.push({
+      file: loaded.locator.file,
+      ...place,
+      path: where,
+      code: codeOf(error, RunnerErrorCodes.CONFIG_TEMPLATE),
+      message,
+    });
+  };
+  loaded.config.rules.forEach((rule: RuleConfig, position) => {
+    const index = loaded.ruleIndexes?.[position] ?? position;
     const base: Array<string | number> = ['rules', index];
     const on = Array.isArray(rule.on) ? rule.on : [rule.on];
     on.forEach((type, i) => {
@@ -91,7 +110,7 @@ export function compileRules(
         const compiled = compileCondition(rule.if, formatPath([...base, 'if']));
         condition = { source: rule.if, evaluate: (scope) => compiled.evaluate(scope) };
       } catch (error) {
-        at([...base, 'if'], codeOf(error, RunnerErrorCodes.CONFIG_TEMPLATE), messageOf(error));
+        engineError([...base, 'if'], error);
       }
     }
     const actions: CompiledAction[] = [];
@@ -116,8 +135,7 @@ export function compileRules(
       try {
         compiled = compileValue(step.with, formatPath([...path, 'with']));
       } catch (error) {
-        const where = templatePathOf(error) ?? [...path, 'with'];
-        at(where, codeOf(error, RunnerErrorCodes.CONFIG_TEMPLATE), messageOf(error));
+        engineError(templatePathOf(error) ?? [...path, 'with'], error);
       }
       if (spec && compiled) {
         // Literal params are checked now; a templated value is only known when an event arrives.

@@ -1,11 +1,10 @@
-import { loadConfig } from '../../config/load.js';
-import { prepare } from '../../prepare.js';
+import { loadAndPrepare } from '../../prepare.js';
 import { createIo, type GlobalOptions } from '../io.js';
 
 export async function pluginsCommand(g: GlobalOptions): Promise<void> {
   const io = createIo(g);
-  const loaded = loadConfig(g.config);
-  const prepared = await prepare(loaded);
+  const prepared = await loadAndPrepare(g.config, {});
+  const { loaded } = prepared;
   const plugins = prepared.core.host.plugins().map(({ state: _state, routes: _routes, ...p }) => p);
   if (io.json) return io.out(loaded.secrets.redact(JSON.stringify(plugins, null, 2)));
   if (plugins.length === 0) return io.out(`${loaded.file} loads no plugins`);

@@ -14,7 +14,18 @@ export async function schemaCommand(g: GlobalOptions): Promise<void> {
     io.printJson(configJsonSchema());
     return;
   }
-  const loaded = loadConfig(path);
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(path);
+  } catch (error) {
+    // Editors need a schema most when the config is broken: give the generic one and say why.
+    io.err(
+      `warning: ${path} has problems (run switchyard check); printing the schema without plugin options`,
+    );
+    void error;
+    io.printJson(configJsonSchema());
+    return;
+  }
   const { entries } = await loadPluginModules(loaded);
   let actions: string[] = [];
   try {
