@@ -1,0 +1,186 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type IssueTransitionedData, MemoryTransport, systemClock, type Transport } from '@switchyard/core';
+import jira from '@switchyard/plugin-jira';
+import { createTestHost, FakeJira, type TestHost } from '@switchyard/testing';
+import pipeline from '../index.js';
+
+// Test world: a bare Git repository standing in for the remote, stand-in `mvn` and `kubectl` on
+// PATH (no Maven repository or Kubernetes cluster exists here), a fake Jira behind the real Jira
+// plugin, and a test host running the pipeline plugin with real child processes and real time.
+
+export const SEED = join(import.meta.dirname, 'feature-driven-deployment.yaml');
+export const BIN = join(import.meta.dirname, 'bin');
+export const EMAIL = 'switchyard@example.com';
+export const TOKEN = 'fake-jira-api-token-0123456789';
+
+const STANDIN_VARS = ['MVN_FAIL_ON', 'MVN_HANG_ON', 'MVN_SLEEP', 'KUBECTL_FAIL_ON', 'KUBECTL_HANG_ON'];
+
+export interface World {
+  dir: string;
+  /** Path of the bare repository (the issue's customfield_10001). */
+  remote: string;
+  standin: string;
+  workdir: string;
+  jira: FakeJira;
+  /** Lines the stand-ins recorded: "mvn clean package", "kubectl get namespace dev-proj-1"… */
+  calls(): string[];
+  /** Writes a pipeline file into the world and returns its path. */
+  file(name: string, yaml: string): string;
+  /** Boots a host with jira (unless false) and pipeline; options merged over the defaults. */
+  host(options?: Record<string, unknown>, extra?: { transport?: Transport; jira?: boolean }): Promise<TestHost>;
+  close(): Promise<void>;
+}
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A bare repo with main (pom.xml, k8s/dev/deployment.yaml) and feature/<key> for each key. */
+export function makeRemote(dir: string, featureKeys: string[] = ['PROJ-1']): string {
+  const remote = join(dir, 'remote.git');
+  const work = join(dir, 'seed-work');
+  mkdirSync(work, { recursive: true });
+  git(dir, 'init', '--quiet', '--bare', '-b', 'main', remote);
+  git(work, 'init', '--quiet', '-b', 'main');
+  writeFileSync(join(work, 'pom.xml'), '<project><artifactId>feature-app</artifactId></project>\n');
+  mkdirSync(join(work, 'k8s', 'dev'), { recursive: true });
+  writeFileSync(join(work, 'k8s', 'dev', 'deployment.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: feature-app}\n');
+  git(work, 'add', '.');
+  git(work, 'commit', '--quiet', '-m', 'initial');
+  git(work, 'remote', 'add', 'origin', remote);
+  git(work, 'push', '--quiet', 'origin', 'main');
+  for (const key of featureKeys) {
+    git(work, 'checkout', '--quiet', '-b', `feature/${key}`, 'main');
+    writeFileSync(join(work, `${key}.txt`), `${key}\n`);
+    git(work, 'add', '.');
+    git(work, 'commit', '--quiet', '-m', key);
+    git(work, 'push', '--quiet', 'origin', `feature/${key}`);
+  }
+  rmSync(work, { recursive: true, force: true });
+  return remote;
+}
+
+export async function createWorld(featureKeys?: string[]): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-pipeline-'));
+  const remote = makeRemote(dir, featureKeys);
+  const standin = join(dir, 'standin');
+  mkdirSync(standin);
+  for (const v of STANDIN_VARS) delete process.env[v];
+  process.env.STANDIN_DIR = standin;
+  if (!process.env.PATH?.startsWith(BIN)) process.env.PATH = `${BIN}:${process.env.PATH}`;
+  const jiraServer = await new FakeJira({ auth: { email: EMAIL, token: TOKEN } }).start();
+  const hosts: TestHost[] = [];
+  const world: World = {
+    dir,
+    remote,
+    standin,
+    workdir: join(dir, 'work'),
+    jira: jiraServer,
+    calls() {
+      try {
+        return readFileSync(join(standin, 'calls.log'), 'utf8').trim().split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    file(name, yaml) {
+      const path = join(dir, name);
+      writeFileSync(path, yaml);
+      return path;
+    },
+    async host(options = {}, extra = {}) {
+      const plugins: unknown[] = [];
+      if (extra.jira !== false) {
+        plugins.push({ plugin: jira, options: { baseUrl: jiraServer.url, email: EMAIL, token: TOKEN } });
+      }
+      plugins.push({
+        plugin: pipeline,
+        options: { pipelines: [SEED], workdir: join(dir, 'work'), killGrace: '300ms', ...options },
+      });
+      const host = await createTestHost({
+        plugins,
+        clock: systemClock,
+        secrets: [TOKEN],
+        ...(extra.transport ? { transport: extra.transport } : {}),
+      });
+      hosts.push(host);
+      return host;
+    },
+    async close() {
+      for (const h of hosts) await h.close().catch(() => {});
+      await jiraServer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/** IssueTransitioned data as the Jira plugin emits it for a move to "Ready for Development". */
+export function transitioned(
+  key: string,
+  remote: string,
+  overrides: Partial<IssueTransitionedData> = {},
+): IssueTransitionedData {
+  return {
+    issueKey: key,
+    issueId: '10001',
+    projectKey: key.split('-')[0]!,
+    summary: `Feature ${key}`,
+    issueType: 'Story',
+    fromStatus: 'To Do',
+    toStatus: 'Ready for Development',
+    transitionedBy: { displayName: 'Dev' },
+    labels: [],
+    url: `https://jira.example.com/browse/${key}`,
+    fields: { summary: `Feature ${key}`, customfield_10001: remote },
+    ...overrides,
+  };
+}
+
+/** A memory transport that outlives a test host (its close() is a no-op): a "restart" on the same store. */
+export function sharedTransport(): Transport {
+  const transport = new MemoryTransport({ clock: systemClock });
+  return new Proxy(transport, {
+    get(target, prop) {
+      if (prop === 'close') return async () => {};
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Whether a process is alive (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until fn returns a truthy value. */
+export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function readPid(path: string): number | undefined {
+  try {
+    return Number(readFileSync(path, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,132 @@
+import type { KeyValueStore, SwitchyardEvent } from '@switchyard/core';
+
+// Run records, kept in the plugin's store (persisted by the transport, so they survive restarts).
+// Keys: `run/<runId>` → RunRecord; `trigger/<pipeline>/<eventId>` → runId, so a redelivered
+// trigger event never starts a second run.
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface StepRecord {
+  number: number;
+  name: string;
+  type: string;
+  status: StepStatus;
+  /** Log file name inside the run's log directory. */
+  log: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  /** Last lines of output. */
+  tail?: string;
+  error?: { code: string; message: string };
+  /** What an action step returned (trimmed). */
+  result?: unknown;
+}
+
+export interface StageRecord {
+  name: string;
+  always: boolean;
+  status: StageStatus;
+  startedAt?: string;
+  durationMs?: number;
+  steps: StepRecord[];
+}
+
+/** The issue as templates see it (`.issue`). */
+export interface IssueScope {
+  key: string;
+  id?: string;
+  project?: string;
+  summary?: string;
+  status?: string;
+  type?: string;
+  url?: string;
+  labels?: string[];
+  fields: Record<string, unknown>;
+}
+
+export interface RunRecord {
+  id: string;
+  pipeline: string;
+  issueKey?: string;
+  issue?: IssueScope;
+  /** Runs with the same key run one at a time: `<pipeline>` or `<pipeline>/<issueKey>`. */
+  key: string;
+  status: RunStatus;
+  trigger: { kind: 'jira-issue' | 'event' | 'manual'; event: SwitchyardEvent; requestedBy?: string };
+  /** The PipelineStarted event: the cause of everything the run emits. */
+  started?: { id: string; correlationid: string };
+  queuedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  outcome?: 'succeeded' | 'failed' | 'cancelled';
+  reason?: string;
+  code?: string;
+  failedStage?: string;
+  failedStep?: string;
+  commit?: string;
+  logDir: string;
+  workspace: string;
+  stages: StageRecord[];
+}
+
+export type RunSummary = Omit<RunRecord, 'trigger' | 'issue'> & {
+  trigger: { kind: string; type: string; eventId: string; requestedBy?: string };
+};
+
+export class RunStore {
+  constructor(private readonly kv: KeyValueStore) {}
+
+  async get(id: string): Promise<RunRecord | undefined> {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) return undefined;
+    return (await this.kv.get<RunRecord>(`run/${id}`))?.value;
+  }
+
+  async save(run: RunRecord): Promise<void> {
+    await this.kv.set(`run/${run.id}`, run);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.kv.delete(`run/${id}`);
+  }
+
+  /** Claims a trigger event for a pipeline; false when a run already exists for it. */
+  async claim(pipeline: string, eventId: string, runId: string): Promise<string | undefined> {
+    const key = `trigger/${pipeline}/${eventId}`;
+    const revision = await this.kv.compareAndSet(key, runId, 0);
+    if (revision !== undefined) return undefined;
+    return (await this.kv.get<string>(key))?.value ?? '';
+  }
+
+  async forget(pipeline: string, eventId: string): Promise<void> {
+    await this.kv.delete(`trigger/${pipeline}/${eventId}`);
+  }
+
+  /** Every run, oldest first (run ids are UUIDv7, so they sort by creation time). */
+  async list(): Promise<RunRecord[]> {
+    const keys = (await this.kv.keys('run/')).sort();
+    const out: RunRecord[] = [];
+    for (const key of keys) {
+      const value = (await this.kv.get<RunRecord>(key))?.value;
+      if (value) out.push(value);
+    }
+    return out;
+  }
+}
+
+/** A run as the operator API shows it: the trigger event reduced to its id and type. */
+export function summarize(run: RunRecord): RunSummary {
+  const { trigger, issue: _issue, ...rest } = run;
+  return {
+    ...rest,
+    trigger: {
+      kind: trigger.kind,
+      type: trigger.event.type,
+      eventId: trigger.event.id,
+      ...(trigger.requestedBy ? { requestedBy: trigger.requestedBy } : {}),
+    },
+  };
+}
