@@ -25,6 +25,7 @@ export const DURATION_HINT = 'a duration such as "90s", "30m", "2h" or a number 
 /** "1h 30m", "90s", "250ms": for messages. */
 export function formatDuration(ms: number): string {
   if (ms < 1_000) return `${ms}ms`;
+  if (ms < 60_000 && ms % 1_000 !== 0) return `${Math.round(ms / 100) / 10}s`;
   const parts: string[] = [];
   let rest = Math.round(ms / 1_000);
   for (const [unit, size] of [

@@ -154,6 +154,11 @@ export class RunManager {
     const { store, logger } = this.#d;
     const queued: RunRecord[] = [];
     for (const run of await store.list()) {
+      if (run.pendingCompletion && run.started) {
+        await this.#publishCompletion(run, run.started).catch((error) =>
+          logger.error({ runId: run.id, err: error }, 'could not publish PipelineCompleted'),
+        );
+      }
       if (run.status === 'queued') queued.push(run);
       if (run.status !== 'running') continue;
       try {
@@ -473,31 +478,23 @@ export class RunManager {
     );
   }
 
-  /** Publishes PipelineCompleted, then records the end (at least once: a crash in between re-ends it). */
+  /**
+   * Records the end, then publishes PipelineCompleted. The record keeps the event data until the
+   * publish succeeded, so a crash in between re-publishes it at the next start (at least once), and
+   * whoever reacts to PipelineCompleted already finds the run finished in GET /runs.
+   */
   async #complete(
     run: RunRecord,
     started: Pick<SwitchyardEvent, 'id' | 'correlationid'>,
     end: Pick<PipelineCompletedData, 'outcome' | 'reason' | 'code' | 'failedStage' | 'failedStep' | 'tail'>,
   ): Promise<void> {
-    const { clock, bus, store, logger } = this.#d;
+    const { clock, store, logger } = this.#d;
     const now = clock.now();
     const durationMs = Math.max(0, Math.round(now - (run.startedAt ? Date.parse(run.startedAt) : now)));
     if (end.failedStage && end.failedStep && end.tail === undefined) {
       const tail = run.stages.find((s) => s.name === end.failedStage)?.steps.find((s) => s.name === end.failedStep)?.tail;
       if (tail) end = { ...end, tail };
     }
-    await bus.publish(
-      'PipelineCompleted',
-      {
-        pipeline: run.pipeline,
-        runId: run.id,
-        ...end,
-        durationMs,
-        logDir: run.logDir,
-        ...(run.issueKey ? { issueKey: run.issueKey } : {}),
-      },
-      { cause: started, ...(run.issueKey ? { subject: run.issueKey } : {}) },
-    );
     run.status = end.outcome;
     run.outcome = end.outcome;
     run.finishedAt = new Date(now).toISOString();
@@ -505,11 +502,30 @@ export class RunManager {
     for (const key of ['reason', 'code', 'failedStage', 'failedStep'] as const) {
       if (end[key] !== undefined) run[key] = end[key];
     }
+    run.pendingCompletion = {
+      pipeline: run.pipeline,
+      runId: run.id,
+      ...end,
+      durationMs,
+      logDir: run.logDir,
+      ...(run.issueKey ? { issueKey: run.issueKey } : {}),
+    };
     await store.save(run);
+    await this.#publishCompletion(run, started);
     logger[end.outcome === 'succeeded' ? 'info' : 'warn'](
       { pipeline: run.pipeline, runId: run.id, outcome: end.outcome, reason: end.reason, durationMs },
       `pipeline ${run.pipeline} run ${run.id} ${end.outcome}${end.reason ? `: ${end.reason}` : ''}`,
     );
+  }
+
+  async #publishCompletion(run: RunRecord, started: Pick<SwitchyardEvent, 'id' | 'correlationid'>): Promise<void> {
+    if (!run.pendingCompletion) return;
+    await this.#d.bus.publish('PipelineCompleted', run.pendingCompletion, {
+      cause: started,
+      ...(run.issueKey ? { subject: run.issueKey } : {}),
+    });
+    delete run.pendingCompletion;
+    await this.#d.store.save(run);
   }
 
   async #endInterrupted(run: RunRecord): Promise<void> {
@@ -613,7 +629,13 @@ export class RunManager {
   /** `.issue` for a run started by hand or by a non-Jira event: the issue's last known transition. */
   async #lookupIssue(key: string): Promise<IssueScope> {
     try {
-      const [last] = await this.#d.bus.query({ type: 'IssueTransitioned', subject: key, newestFirst: true, limit: 1 });
+      const bySubject = await this.#d.bus.query({ type: 'IssueTransitioned', subject: key, newestFirst: true, limit: 1 });
+      // Events that came in without a subject (POST /events) are found by their data.
+      const last =
+        bySubject[0] ??
+        (await this.#d.bus.query({ type: 'IssueTransitioned', newestFirst: true, limit: 500 })).find(
+          (e) => (e.data as { issueKey?: unknown }).issueKey === key,
+        );
       const issue = last ? issueFromEvent(last) : undefined;
       if (issue) return issue;
     } catch (error) {

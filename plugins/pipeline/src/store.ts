@@ -1,4 +1,5 @@
 import type { KeyValueStore, SwitchyardEvent } from '@switchyard/core';
+import type { PipelineCompletedData } from './events.js';
 
 // Run records, kept in the plugin's store (persisted by the transport, so they survive restarts).
 // Keys: `run/<runId>` → RunRecord; `trigger/<pipeline>/<eventId>` → runId, so a redelivered
@@ -68,12 +69,14 @@ export interface RunRecord {
   failedStage?: string;
   failedStep?: string;
   commit?: string;
+  /** PipelineCompleted data recorded but not yet published (published again at start if so). */
+  pendingCompletion?: PipelineCompletedData;
   logDir: string;
   workspace: string;
   stages: StageRecord[];
 }
 
-export type RunSummary = Omit<RunRecord, 'trigger' | 'issue'> & {
+export type RunSummary = Omit<RunRecord, 'trigger' | 'issue' | 'pendingCompletion'> & {
   trigger: { kind: string; type: string; eventId: string; requestedBy?: string };
 };
 
@@ -119,7 +122,7 @@ export class RunStore {
 
 /** A run as the operator API shows it: the trigger event reduced to its id and type. */
 export function summarize(run: RunRecord): RunSummary {
-  const { trigger, issue: _issue, ...rest } = run;
+  const { trigger, issue: _issue, pendingCompletion: _pending, ...rest } = run;
   return {
     ...rest,
     trigger: {

@@ -156,11 +156,16 @@ export function sharedTransport(): Transport {
   });
 }
 
-/** Whether a process is alive (signal 0). */
+/** Whether a process is alive (signal 0); a zombie (killed, not yet reaped by init) is not. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }

@@ -60,7 +60,8 @@ export async function k8sDeploy(ctx: StepContext): Promise<StepOutcome> {
         if (created.exitCode !== 0) throw fail(`kubectl create namespace ${ns} exited with code ${created.exitCode}`);
       }
     }
-    const applied = await kubectl(['apply', '-f', manifest, '-n', ns, '-o', 'name'], true);
+    // As written (kubectl runs in the workspace), so `k8s/dev/` stays a directory in the log.
+    const applied = await kubectl(['apply', '-f', p.manifest, '-n', ns, '-o', 'name'], true);
     if (applied.exitCode !== 0) throw fail(`kubectl apply -f ${p.manifest} -n ${ns} exited with code ${applied.exitCode}`);
     const resources =
       p.rollout === undefined
