@@ -67,7 +67,12 @@ export const PipelineCompleted = defineEvent('PipelineCompleted', PipelineComple
   description: 'A pipeline run ended: succeeded, failed (with the failed stage and step) or cancelled.',
 });
 
-export const pipelineEvents = [PipelineRunRequested, PipelineStarted, StageCompleted, PipelineCompleted] as const;
+export const pipelineEvents = [
+  PipelineRunRequested,
+  PipelineStarted,
+  StageCompleted,
+  PipelineCompleted,
+] as const;
 
 declare module '@switchyard/core' {
   interface EventMap {

@@ -32,26 +32,53 @@ describe('failures at each stage', () => {
       failedStep: 'git-checkout',
       code: PipelineErrorCodes.BRANCH_MISSING,
     });
-    expect(completed.reason).toMatch(/branch "feature\/PROJ-404" does not exist in .*remote\.git; push it.*create: true/);
-    expect(stages).toEqual(['code-checkout:failed', 'build-test:skipped', 'deploy-dev:skipped', 'update-jira:skipped']);
+    expect(completed.reason).toMatch(
+      /branch "feature\/PROJ-404" does not exist in .*remote\.git; push it.*create: true/,
+    );
+    expect(stages).toEqual([
+      'code-checkout:failed',
+      'build-test:skipped',
+      'deploy-dev:skipped',
+      'update-jira:skipped',
+    ]);
     expect(world.calls()).toEqual([]);
     expect(world.jira.issue('PROJ-404')!.status).toBe('Ready for Development');
   });
 
   it('build-test: a failing test command fails the run with the output tail', async () => {
     const { host, completed, stages } = await runSeed('PROJ-1', { MVN_FAIL_ON: 'test' });
-    expect(completed).toMatchObject({ outcome: 'failed', failedStage: 'build-test', failedStep: 'test', code: PipelineErrorCodes.COMMAND_FAILED });
+    expect(completed).toMatchObject({
+      outcome: 'failed',
+      failedStage: 'build-test',
+      failedStep: 'test',
+      code: PipelineErrorCodes.COMMAND_FAILED,
+    });
     expect(completed.reason).toBe('test step "test" failed: `mvn test` exited with code 1');
     expect(completed.tail).toContain('Tests run: 3, Failures: 1');
-    expect(stages).toEqual(['code-checkout:succeeded', 'build-test:failed', 'deploy-dev:skipped', 'update-jira:skipped']);
+    expect(stages).toEqual([
+      'code-checkout:succeeded',
+      'build-test:failed',
+      'deploy-dev:skipped',
+      'update-jira:skipped',
+    ]);
     expect(world.calls()).toEqual(['mvn clean package', 'mvn test']);
     expect(host.emitted('DeploymentCompleted')).toEqual([]);
   });
 
   it('deploy-dev: a failing apply emits DeploymentCompleted failed and fails the run', async () => {
     const { host, completed, stages } = await runSeed('PROJ-1', { KUBECTL_FAIL_ON: 'apply' });
-    expect(completed).toMatchObject({ outcome: 'failed', failedStage: 'deploy-dev', failedStep: 'k8s-deploy', code: PipelineErrorCodes.DEPLOY_FAILED });
-    expect(stages).toEqual(['code-checkout:succeeded', 'build-test:succeeded', 'deploy-dev:failed', 'update-jira:skipped']);
+    expect(completed).toMatchObject({
+      outcome: 'failed',
+      failedStage: 'deploy-dev',
+      failedStep: 'k8s-deploy',
+      code: PipelineErrorCodes.DEPLOY_FAILED,
+    });
+    expect(stages).toEqual([
+      'code-checkout:succeeded',
+      'build-test:succeeded',
+      'deploy-dev:failed',
+      'update-jira:skipped',
+    ]);
     expect(host.emitted('DeploymentCompleted').map((e) => e.data)).toEqual([
       expect.objectContaining({ outcome: 'failed', namespace: 'dev-proj-1', issueKeys: ['PROJ-1'] }),
     ]);
@@ -63,8 +90,15 @@ describe('failures at each stage', () => {
     const host = await world.host();
     await host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
     const completed = (await host.waitFor('PipelineCompleted', undefined, 20_000)).data;
-    expect(completed).toMatchObject({ outcome: 'failed', failedStage: 'update-jira', failedStep: 'jira-update', code: PipelineErrorCodes.ACTION_FAILED });
-    expect(completed.reason).toMatch(/jira\.transition failed: .*SY_JIRA_TRANSITION_UNAVAILABLE|jira\.transition failed: .*In Development/);
+    expect(completed).toMatchObject({
+      outcome: 'failed',
+      failedStage: 'update-jira',
+      failedStep: 'jira-update',
+      code: PipelineErrorCodes.ACTION_FAILED,
+    });
+    expect(completed.reason).toMatch(
+      /jira\.transition failed: .*SY_JIRA_TRANSITION_UNAVAILABLE|jira\.transition failed: .*In Development/,
+    );
   });
 
   it('create: true makes a missing branch from the default branch; an always stage and a plugin action step run after a failure', async () => {
@@ -111,7 +145,9 @@ describe('failures at each stage', () => {
       'never:skipped',
       'notify:succeeded',
     ]);
-    expect(JSON.stringify(world.jira.comments('PROJ-9')[0]?.body)).toContain(`run ${completed.runId} of create-and-notify finished`);
+    expect(JSON.stringify(world.jira.comments('PROJ-9')[0]?.body)).toContain(
+      `run ${completed.runId} of create-and-notify finished`,
+    );
   });
 
   it('refuses to start when jira-update is used but the jira plugin is not loaded', async () => {

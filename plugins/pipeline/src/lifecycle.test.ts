@@ -1,6 +1,14 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { alive, createWorld, readPid, sharedTransport, transitioned, until, type World } from './__fixtures__/setup.js';
+import {
+  alive,
+  createWorld,
+  readPid,
+  sharedTransport,
+  transitioned,
+  until,
+  type World,
+} from './__fixtures__/setup.js';
 import { PipelineErrorCodes } from './errors.js';
 
 // Timeouts, cancellation, restarts, one run per (pipeline, issue), and manual runs.
@@ -8,7 +16,11 @@ import { PipelineErrorCodes } from './errors.js';
 let world: World;
 beforeEach(async () => {
   world = await createWorld(['PROJ-1', 'PROJ-2']);
-  world.jira.addIssue({ key: 'PROJ-1', status: 'Ready for Development', fields: { customfield_10001: world.remote } });
+  world.jira.addIssue({
+    key: 'PROJ-1',
+    status: 'Ready for Development',
+    fields: { customfield_10001: world.remote },
+  });
 });
 afterEach(async () => {
   await world.close();
@@ -47,7 +59,12 @@ describe('timeouts', () => {
     });
     const pid = readPid(join(world.standin, 'mvn.hung'))!;
     await until(() => !alive(pid), 3_000, 'the hung mvn to die');
-    expect(host.emitted('StageCompleted').map((e) => e.data.outcome)).toEqual(['succeeded', 'failed', 'skipped', 'skipped']);
+    expect(host.emitted('StageCompleted').map((e) => e.data.outcome)).toEqual([
+      'succeeded',
+      'failed',
+      'skipped',
+      'skipped',
+    ]);
   });
 
   it('the run timeout ends the run as failed with PipelineCompleted', async () => {
@@ -61,7 +78,11 @@ describe('timeouts', () => {
       code: PipelineErrorCodes.RUN_TIMEOUT,
       reason: 'the run timed out after 1.5s',
     });
-    await until(() => !alive(readPid(join(world.standin, 'kubectl.hung'))!), 3_000, 'the hung kubectl to die');
+    await until(
+      () => !alive(readPid(join(world.standin, 'kubectl.hung'))!),
+      3_000,
+      'the hung kubectl to die',
+    );
     expect(host.emitted('DeploymentCompleted').map((e) => e.data.outcome)).toEqual(['failed']);
   });
 });
@@ -72,7 +93,7 @@ describe('restarts', () => {
     const transport = sharedTransport();
     const first = await world.host({}, { transport });
     await first.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
-    const pid = await until(() => readPid(join(world.standin, 'mvn.hung')), 10_000, 'mvn to hang');
+    const pid = (await until(() => readPid(join(world.standin, 'mvn.hung')), 10_000, 'mvn to hang'))!;
     await first.close();
     expect(alive(pid)).toBe(false);
     const runs = await first.core.transport.kv('plugin.pipeline').keys('run/');
@@ -89,7 +110,12 @@ describe('restarts', () => {
     });
     const listed = (await second.webhook('pipeline', { method: 'GET', path: '/runs' })).body as any;
     expect(listed.runs[0]).toMatchObject({ status: 'failed', reason: 'interrupted' });
-    expect(listed.runs[0].stages.map((s: any) => s.status)).toEqual(['succeeded', 'failed', 'skipped', 'skipped']);
+    expect(listed.runs[0].stages.map((s: any) => s.status)).toEqual([
+      'succeeded',
+      'failed',
+      'skipped',
+      'skipped',
+    ]);
     const started = second.emitted('PipelineCompleted')[0]!;
     expect(started.causationid).toBeDefined();
   });
@@ -98,7 +124,11 @@ describe('restarts', () => {
 describe('one run per pipeline and issue', () => {
   it('queues a second trigger for the same issue until the first run ends; other issues run at once', async () => {
     process.env.MVN_SLEEP = '0.3';
-    world.jira.addIssue({ key: 'PROJ-2', status: 'Ready for Development', fields: { customfield_10001: world.remote } });
+    world.jira.addIssue({
+      key: 'PROJ-2',
+      status: 'Ready for Development',
+      fields: { customfield_10001: world.remote },
+    });
     const host = await world.host({ pipelines: [world.file('q.yaml', hangingBuild())] });
     await host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
     await host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
@@ -107,24 +137,40 @@ describe('one run per pipeline and issue', () => {
     const order = host
       .emitted()
       .filter((e) => e.type === 'PipelineStarted' || e.type === 'PipelineCompleted')
-      .map((e) => `${e.type === 'PipelineStarted' ? 'start' : 'end'}:${(e.data as any).issueKey}:${(e.data as any).runId}`);
+      .map(
+        (e) =>
+          `${e.type === 'PipelineStarted' ? 'start' : 'end'}:${(e.data as any).issueKey}:${(e.data as any).runId}`,
+      );
     const proj1 = order.filter((o) => o.includes(':PROJ-1:'));
     const [firstRun, secondRun] = [...new Set(proj1.map((o) => o.split(':')[2]))];
-    expect(proj1).toEqual([`start:PROJ-1:${firstRun}`, `end:PROJ-1:${firstRun}`, `start:PROJ-1:${secondRun}`, `end:PROJ-1:${secondRun}`]);
+    expect(proj1).toEqual([
+      `start:PROJ-1:${firstRun}`,
+      `end:PROJ-1:${firstRun}`,
+      `start:PROJ-1:${secondRun}`,
+      `end:PROJ-1:${secondRun}`,
+    ]);
     // PROJ-2 started while the first PROJ-1 run was still going.
-    expect(order.indexOf(order.find((o) => o.startsWith('start:PROJ-2'))!)).toBeLessThan(order.indexOf(`end:PROJ-1:${firstRun}`));
+    expect(order.indexOf(order.find((o) => o.startsWith('start:PROJ-2'))!)).toBeLessThan(
+      order.indexOf(`end:PROJ-1:${firstRun}`),
+    );
     expect(host.emitted('PipelineCompleted').every((e) => e.data.outcome === 'succeeded')).toBe(true);
   });
 
   it('concurrency: replace cancels the running run (killing its processes) and runs the new one', async () => {
     process.env.MVN_HANG_ON = 'package';
-    const host = await world.host({ pipelines: [world.file('r.yaml', hangingBuild('concurrency: replace'))] });
+    const host = await world.host({
+      pipelines: [world.file('r.yaml', hangingBuild('concurrency: replace'))],
+    });
     await host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
-    const pid = await until(() => readPid(join(world.standin, 'mvn.hung')), 10_000, 'mvn to hang');
+    const pid = (await until(() => readPid(join(world.standin, 'mvn.hung')), 10_000, 'mvn to hang'))!;
     await host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
     await until(() => host.emitted('PipelineCompleted').length === 2, 15_000, 'both runs to end');
     const [cancelled, replacement] = host.emitted('PipelineCompleted').map((e) => e.data);
-    expect(cancelled).toMatchObject({ outcome: 'cancelled', code: PipelineErrorCodes.CANCELLED, reason: `replaced by run ${replacement!.runId}` });
+    expect(cancelled).toMatchObject({
+      outcome: 'cancelled',
+      code: PipelineErrorCodes.CANCELLED,
+      reason: `replaced by run ${replacement!.runId}`,
+    });
     expect(replacement).toMatchObject({ outcome: 'succeeded' });
     expect(alive(pid)).toBe(false);
   });
@@ -144,21 +190,30 @@ describe('manual runs and event triggers', () => {
     const done = await host.waitFor('PipelineCompleted', (e) => e.data.runId === runId, 20_000);
     expect(done.data.outcome).toBe('succeeded');
     const requested = host.emitted('PipelineRunRequested')[0]!;
-    expect(requested.data).toEqual({ pipeline: 'feature-driven-deployment', issueKey: 'PROJ-1', requestedBy: 'api' });
+    expect(requested.data).toEqual({
+      pipeline: 'feature-driven-deployment',
+      issueKey: 'PROJ-1',
+      requestedBy: 'api',
+    });
     expect(host.emitted('PipelineStarted')[0]!.causationid).toBe(requested.id);
     expect(host.emitted('PipelineStarted')[0]!.data.trigger).toBe('manual');
 
     // Same as `switchyard emit PipelineRunRequested --data '{"pipeline":…}'` (POST /events).
     await host.receive('PipelineRunRequested', { pipeline: 'feature-driven-deployment', issueKey: 'PROJ-1' });
     await until(() => host.emitted('PipelineCompleted').length === 2, 20_000, 'the emitted run');
-    const viaAction = (await host.invoke('pipeline.run', { pipeline: 'feature-driven-deployment', issueKey: 'PROJ-1' })) as { runId: string };
+    const viaAction = (await host.invoke('pipeline.run', {
+      pipeline: 'feature-driven-deployment',
+      issueKey: 'PROJ-1',
+    })) as { runId: string };
     await host.waitFor('PipelineCompleted', (e) => e.data.runId === viaAction.runId, 20_000);
     expect(host.emitted('PipelineStarted')).toHaveLength(3);
 
     const bad = await host.webhook('pipeline', { method: 'POST', path: '/runs', body: { pipeline: 'nope' } });
     expect(bad).toMatchObject({ status: 404, body: { error: { code: PipelineErrorCodes.NOT_FOUND } } });
     expect((await host.webhook('pipeline', { method: 'POST', path: '/runs', body: '{' })).status).toBe(400);
-    expect((await host.webhook('pipeline', { method: 'GET', path: '/logs', query: { run: 'nope' } })).status).toBe(404);
+    expect(
+      (await host.webhook('pipeline', { method: 'GET', path: '/logs', query: { run: 'nope' } })).status,
+    ).toBe(404);
   });
 
   it('type: event triggers with a condition; DeploymentCompleted issue keys become the run issue', async () => {
@@ -178,12 +233,22 @@ describe('manual runs and event triggers', () => {
 `,
     );
     const host = await world.host({ pipelines: [file] });
-    const deployed = { service: 'api', environment: 'dev', version: '1', namespace: 'dev', issueKeys: ['PROJ-1'] };
+    const deployed = {
+      service: 'api',
+      environment: 'dev',
+      version: '1',
+      namespace: 'dev',
+      issueKeys: ['PROJ-1'],
+    };
     await host.receive('DeploymentCompleted', { ...deployed, outcome: 'succeeded' });
     await host.receive('DeploymentCompleted', { ...deployed, outcome: 'failed' });
     const done = (await host.waitFor('PipelineCompleted', undefined, 10_000)).data;
     expect(done).toMatchObject({ pipeline: 'after-deploy', outcome: 'succeeded', issueKey: 'PROJ-1' });
-    const log = await host.webhook('pipeline', { method: 'GET', path: '/logs', query: { run: done.runId, step: '1' } });
+    const log = await host.webhook('pipeline', {
+      method: 'GET',
+      path: '/logs',
+      query: { run: done.runId, step: '1' },
+    });
     expect(log.body).toContain('rollback api for PROJ-1');
     expect(host.emitted('PipelineStarted').map((e) => e.data.trigger)).toEqual(['event:DeploymentCompleted']);
   });

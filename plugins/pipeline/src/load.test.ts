@@ -32,7 +32,12 @@ describe('loading pipeline files', () => {
     const [p] = pipelines;
     expect(p!.name).toBe('feature-driven-deployment');
     expect(p!.triggers).toEqual([
-      { type: 'jira-issue', event: 'issue-transition', statuses: ['Ready for Development'], projects: ['PROJ'] },
+      {
+        type: 'jira-issue',
+        event: 'issue-transition',
+        statuses: ['Ready for Development'],
+        projects: ['PROJ'],
+      },
     ]);
     expect(p!.stages.map((s) => [s.name, s.steps.map((x) => `${x.number}:${x.type}`)])).toEqual([
       ['code-checkout', ['1:git-checkout']],
@@ -41,29 +46,44 @@ describe('loading pipeline files', () => {
       ['update-jira', ['5:jira-update']],
     ]);
     const scope = { issue: { key: 'PROJ-7', fields: { customfield_10001: '/srv/git/app.git' } } };
-    expect(p!.stages[0]!.steps[0]!.params(scope)).toEqual({ repository: '/srv/git/app.git', branch: 'feature/PROJ-7' });
+    expect(p!.stages[0]!.steps[0]!.params(scope)).toEqual({
+      repository: '/srv/git/app.git',
+      branch: 'feature/PROJ-7',
+    });
     expect(p!.stages[2]!.steps[0]!.params(scope)).toEqual({ manifest: 'k8s/dev/', namespace: 'dev-proj-7' });
     expect(p!.stages[0]!.steps[0]!.location).toMatch(/feature-driven-deployment\.yaml:11:11$/);
   });
 
   it('reports an unknown step type at its line and column, with a suggestion', () => {
     expect(problemsOf(valid('        - type: bild\n          command: make\n'))).toEqual([
-      expect.stringMatching(/p\.yaml:6:17: unknown step type "bild"; did you mean "build"\?.*\[SY_PIPELINE_STEP_UNKNOWN\]$/),
+      expect.stringMatching(
+        /p\.yaml:6:17: unknown step type "bild"; did you mean "build"\?.*\[SY_PIPELINE_STEP_UNKNOWN\]$/,
+      ),
     ]);
   });
 
   it('reports a bad template at the column inside the string', () => {
-    const [message] = problemsOf(valid('        - type: build\n          command: "mvn -Dx={{ .issue.key | lowr }}"\n'));
-    expect(message).toMatch(/^.*p\.yaml:7:45: .*unknown filter or function "lowr".*\[SY_PIPELINE_TEMPLATE_INVALID\]$/s);
+    const [message] = problemsOf(
+      valid('        - type: build\n          command: "mvn -Dx={{ .issue.key | lowr }}"\n'),
+    );
+    expect(message).toMatch(
+      /^.*p\.yaml:7:45: .*unknown filter or function "lowr".*\[SY_PIPELINE_TEMPLATE_INVALID\]$/s,
+    );
   });
 
   it('reports a missing field, an unknown field and a bad value', () => {
     const messages = problemsOf(
-      valid('        - type: git-checkout\n          branch: main\n          depht: 1\n        - type: build\n          command: make\n          timeout: soon\n'),
+      valid(
+        '        - type: git-checkout\n          branch: main\n          depht: 1\n        - type: build\n          command: make\n          timeout: soon\n',
+      ),
     );
     expect(messages).toEqual([
-      expect.stringMatching(/p\.yaml:8:11: unknown field "depht" in git-checkout step; did you mean "depth"\?/),
-      expect.stringMatching(/p\.yaml:6:11: git-checkout step needs "repository".*\[SY_PIPELINE_FIELD_MISSING\]/),
+      expect.stringMatching(
+        /p\.yaml:8:11: unknown field "depht" in git-checkout step; did you mean "depth"\?/,
+      ),
+      expect.stringMatching(
+        /p\.yaml:6:11: git-checkout step needs "repository".*\[SY_PIPELINE_FIELD_MISSING\]/,
+      ),
       expect.stringMatching(/p\.yaml:11:20: "timeout" of step .* must be a duration/),
     ]);
   });
@@ -82,7 +102,9 @@ describe('loading pipeline files', () => {
         - type: jira-update
 `);
     expect(messages).toEqual([
-      expect.stringMatching(/p\.yaml:4:13: unknown trigger type "jira-issu"; did you mean "jira-issue"\?.*\[SY_PIPELINE_TRIGGER_UNKNOWN\]/),
+      expect.stringMatching(
+        /p\.yaml:4:13: unknown trigger type "jira-issu"; did you mean "jira-issue"\?.*\[SY_PIPELINE_TRIGGER_UNKNOWN\]/,
+      ),
       expect.stringMatching(/p\.yaml:7:\d+: .*condition.*\[SY_PIPELINE_TEMPLATE_INVALID\]/s),
       expect.stringMatching(/p\.yaml:11:11: jira-update step needs one of "status" or "comment"/),
     ]);
@@ -107,7 +129,12 @@ describe('loading pipeline files', () => {
 
   it('accepts plugin action steps with their fields as params', () => {
     const { pipelines, problems } = loadPipelines([
-      file('action.yaml', valid('        - type: slack.post\n          text: "deployed {{ .issue.key }}"\n          timeout: 90s\n')),
+      file(
+        'action.yaml',
+        valid(
+          '        - type: slack.post\n          text: "deployed {{ .issue.key }}"\n          timeout: 90s\n',
+        ),
+      ),
     ]);
     expect(problems).toEqual([]);
     const step = pipelines[0]!.stages[0]!.steps[0]!;
@@ -122,18 +149,43 @@ describe('options', () => {
     const parsed = PipelineOptionsSchema.safeParse({ pipelines: [SEED, bad] });
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues).toEqual([
-      expect.objectContaining({ path: ['pipelines', 1], message: expect.stringMatching(/^.*opt-bad\.yaml:6:17: unknown step type "nope"/) }),
+      expect.objectContaining({
+        path: ['pipelines', 1],
+        message: expect.stringMatching(/^.*opt-bad\.yaml:6:17: unknown step type "nope"/),
+      }),
     ]);
   });
 
   it('applies defaults and parses durations; globs pick up files', () => {
-    file('glob-one.pipeline.yaml', valid('        - type: build\n          command: make\n').replace('name: x', 'name: g1'));
-    file('glob-two.pipeline.yaml', valid('        - type: build\n          command: make\n').replace('name: x', 'name: g2'));
-    const parsed = PipelineOptionsSchema.parse({ pipelines: [join(dir, '*.pipeline.yaml')], stepTimeout: '90s' });
+    file(
+      'glob-one.pipeline.yaml',
+      valid('        - type: build\n          command: make\n').replace('name: x', 'name: g1'),
+    );
+    file(
+      'glob-two.pipeline.yaml',
+      valid('        - type: build\n          command: make\n').replace('name: x', 'name: g2'),
+    );
+    const parsed = PipelineOptionsSchema.parse({
+      pipelines: [join(dir, '*.pipeline.yaml')],
+      stepTimeout: '90s',
+    });
     expect(parsed.definitions.map((d) => d.name)).toEqual(['g1', 'g2']);
-    expect(parsed).toMatchObject({ shell: '/bin/sh', stepTimeout: 90_000, runTimeout: 7_200_000, kubectl: 'kubectl', git: 'git' });
+    expect(parsed).toMatchObject({
+      shell: '/bin/sh',
+      stepTimeout: 90_000,
+      runTimeout: 7_200_000,
+      kubectl: 'kubectl',
+      git: 'git',
+    });
     expect(parsed.workdir).toBe(join(process.cwd(), '.switchyard/pipelines'));
-    expect(PipelineOptionsSchema.safeParse({ runTimeout: 'later' }).error?.issues[0]?.message).toMatch(/runTimeout must be a duration/);
-    expect([parseDuration('1h30m'), parseDuration('250ms'), parseDuration(5), parseDuration('5x')]).toEqual([5_400_000, 250, 5, undefined]);
+    expect(PipelineOptionsSchema.safeParse({ runTimeout: 'later' }).error?.issues[0]?.message).toMatch(
+      /runTimeout must be a duration/,
+    );
+    expect([parseDuration('1h30m'), parseDuration('250ms'), parseDuration(5), parseDuration('5x')]).toEqual([
+      5_400_000,
+      250,
+      5,
+      undefined,
+    ]);
   });
 });

@@ -107,7 +107,8 @@ export function expandPatterns(patterns: readonly string[]): {
             .filter((f) => statSync(f).isFile())
             .sort()
         : [];
-    if (found.length === 0) problems.push(`no pipeline file matches "${pattern}" (only the file name may hold * or ?)`);
+    if (found.length === 0)
+      problems.push(`no pipeline file matches "${pattern}" (only the file name may hold * or ?)`);
     for (const f of found) {
       if (!indexOf.has(f)) paths.push(f);
       indexOf.set(f, indexOf.get(f) ?? index);
@@ -151,7 +152,13 @@ interface Pos {
 }
 
 function problem(file: string, pos: Pos, code: PipelineErrorCode, what: string): LoadProblem {
-  return { file, line: pos.line, col: pos.col, code, message: `${file}:${pos.line}:${pos.col}: ${what} [${code}]` };
+  return {
+    file,
+    line: pos.line,
+    col: pos.col,
+    code,
+    message: `${file}:${pos.line}:${pos.col}: ${what} [${code}]`,
+  };
 }
 
 const PIPELINE_KEYS = ['name', 'description', 'triggers', 'stages', 'concurrency', 'timeout', 'env'];
@@ -173,8 +180,11 @@ export function loadPipelineFile(file: string): LoadResult & { namePositions: Ma
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as Error).message;
-    problems.push(problem(file, { line: 1, col: 1 }, Codes.FILE_UNREADABLE, `cannot read the pipeline file: ${reason}`));
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (error as Error).message;
+    problems.push(
+      problem(file, { line: 1, col: 1 }, Codes.FILE_UNREADABLE, `cannot read the pipeline file: ${reason}`),
+    );
     return empty;
   }
   const lineCounter = new LineCounter();
@@ -258,7 +268,10 @@ class FileContext {
     const node = map.get(key, true) as Node | undefined;
     if (node === undefined) return undefined;
     if (isScalar(node) && typeof node.value === 'string' && node.value !== '') return [node.value];
-    if (isSeq(node) && node.items.every((i) => isScalar(i) && typeof i.value === 'string' && i.value !== '')) {
+    if (
+      isSeq(node) &&
+      node.items.every((i) => isScalar(i) && typeof i.value === 'string' && i.value !== '')
+    ) {
       return node.items.map((i) => String((i as { value: unknown }).value));
     }
     this.report(node, Codes.FIELD_INVALID, `"${key}" of ${what} must be a string or a list of strings`);
@@ -269,7 +282,8 @@ class FileContext {
     const node = map.get(key, true) as Node | undefined;
     if (node === undefined) return undefined;
     const ms = isScalar(node) ? parseDuration(node.value) : undefined;
-    if (ms === undefined) this.report(node, Codes.FIELD_INVALID, `"${key}" of ${what} must be ${DURATION_HINT}`);
+    if (ms === undefined)
+      this.report(node, Codes.FIELD_INVALID, `"${key}" of ${what} must be ${DURATION_HINT}`);
     return ms;
   }
 
@@ -277,7 +291,11 @@ class FileContext {
     const node = map.get(key, true) as Node | undefined;
     if (node === undefined) return undefined;
     if (!isScalar(node) || typeof node.value !== 'string') {
-      this.report(node, Codes.FIELD_INVALID, `"${key}" of ${what} must be a condition string, e.g. data.outcome == "failed"`);
+      this.report(
+        node,
+        Codes.FIELD_INVALID,
+        `"${key}" of ${what} must be a condition string, e.g. data.outcome == "failed"`,
+      );
       return undefined;
     }
     const source = node.value;
@@ -327,7 +345,7 @@ class FileContext {
   innerPos(node: Node, error: unknown): Pos {
     const base = this.pos(node);
     const column = (error as { position?: { line: number; column: number } }).position;
-    if (!column || column.line !== 1 || !isScalar(node)) return base;
+    if (column?.line !== 1 || !isScalar(node)) return base;
     const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
     if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return base;
     return { line: base.line, col: base.col + quoted + column.column - 1 };
@@ -346,11 +364,16 @@ class FileContext {
     const what = `pipeline "${name ?? '?'}"`;
     const concurrencyText = this.string(node, 'concurrency', what, false) ?? 'queue';
     if (concurrencyText !== 'queue' && concurrencyText !== 'replace') {
-      this.report(node.get('concurrency', true) as Node, Codes.FIELD_INVALID, `"concurrency" must be "queue" or "replace"`);
+      this.report(
+        node.get('concurrency', true) as Node,
+        Codes.FIELD_INVALID,
+        `"concurrency" must be "queue" or "replace"`,
+      );
     }
     const timeoutMs = this.duration(node, 'timeout', what);
     const envNode = node.get('env', true) as Node | undefined;
-    if (envNode !== undefined && !isMap(envNode)) this.report(envNode, Codes.FIELD_INVALID, '"env" must be a map of NAME: value');
+    if (envNode !== undefined && !isMap(envNode))
+      this.report(envNode, Codes.FIELD_INVALID, '"env" must be a map of NAME: value');
     const env = this.renderer(envNode, 'env') ?? (() => ({}));
 
     const triggers: TriggerDefinition[] = [];
@@ -396,7 +419,11 @@ class FileContext {
 
   trigger(node: Node, path: string): TriggerDefinition | undefined {
     if (!isMap(node)) {
-      this.report(node, Codes.FIELD_INVALID, `${path} must be a map with a "type" (jira-issue, event or manual)`);
+      this.report(
+        node,
+        Codes.FIELD_INVALID,
+        `${path} must be a map with a "type" (jira-issue, event or manual)`,
+      );
       return undefined;
     }
     const type = this.string(node, 'type', path, true);
@@ -416,7 +443,11 @@ class FileContext {
     if (type === 'event') {
       const on = this.string(node, 'on', `${path} (event trigger)`, true);
       if (on !== undefined && !/^[A-Za-z][A-Za-z0-9.]*$/.test(on)) {
-        this.report(node.get('on', true) as Node, Codes.FIELD_INVALID, `"on" must be an event type such as DeploymentCompleted`);
+        this.report(
+          node.get('on', true) as Node,
+          Codes.FIELD_INVALID,
+          `"on" must be an event type such as DeploymentCompleted`,
+        );
       }
       const condition = this.condition(node, 'if', path);
       const issueNode = node.get('issue', true) as Node | undefined;
@@ -426,7 +457,11 @@ class FileContext {
     }
     const event = this.string(node, 'event', path, false) ?? 'issue-transition';
     if (event !== 'issue-transition') {
-      this.report(node.get('event', true) as Node, Codes.FIELD_INVALID, `"event" of a jira-issue trigger must be "issue-transition"`);
+      this.report(
+        node.get('event', true) as Node,
+        Codes.FIELD_INVALID,
+        `"event" of a jira-issue trigger must be "issue-transition"`,
+      );
     }
     const statuses = this.strings(node, 'status', path);
     const projects = this.strings(node, 'project', path);
@@ -456,7 +491,11 @@ class FileContext {
     const stepsNode = node.get('steps', true) as Node | undefined;
     const steps: StepDefinition[] = [];
     if (!isSeq(stepsNode) || stepsNode.items.length === 0) {
-      this.report(stepsNode ?? node, Codes.FIELD_MISSING, `stage "${name ?? path}" needs "steps": a list of steps`);
+      this.report(
+        stepsNode ?? node,
+        Codes.FIELD_MISSING,
+        `stage "${name ?? path}" needs "steps": a list of steps`,
+      );
     } else {
       stepsNode.items.forEach((s, i) => {
         const step = this.step(s as Node, `${path}.steps[${i}]`);
@@ -494,7 +533,8 @@ class FileContext {
       for (const [key, field] of Object.entries(spec.fields)) {
         const value = node.get(key, true) as Node | undefined;
         if (value === undefined || (isScalar(value) && value.value === null)) {
-          if (field.required) this.report(node, Codes.FIELD_MISSING, `${type} step needs "${key}" (${field.hint})`);
+          if (field.required)
+            this.report(node, Codes.FIELD_MISSING, `${type} step needs "${key}" (${field.hint})`);
           continue;
         }
         const raw = value.toJSON() as unknown;
@@ -505,7 +545,12 @@ class FileContext {
         }
       }
       const missingOneOf = spec.oneOf && !spec.oneOf.some((k) => node.has(k));
-      if (missingOneOf) this.report(node, Codes.FIELD_MISSING, `${type} step needs one of ${spec.oneOf!.map((k) => `"${k}"`).join(' or ')}`);
+      if (missingOneOf)
+        this.report(
+          node,
+          Codes.FIELD_MISSING,
+          `${type} step needs one of ${spec.oneOf!.map((k) => `"${k}"`).join(' or ')}`,
+        );
     }
     const paramsNode = node.clone() as YAMLMap;
     for (const k of COMMON_STEP_KEYS) paramsNode.delete(k);

@@ -15,13 +15,20 @@ const duration = (name: string, fallback: number) =>
       if (value === undefined) return fallback;
       const ms = parseDuration(value);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be ${DURATION_HINT}, got ${JSON.stringify(value)}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be ${DURATION_HINT}, got ${JSON.stringify(value)}`,
+        });
         return z.NEVER;
       }
       return ms;
     });
 
-const nonEmpty = (what: string) => z.string().trim().min(1, { error: `must be ${what}` });
+const nonEmpty = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, { error: `must be ${what}` });
 
 export const PipelineOptionsSchema = z
   .object({
@@ -35,7 +42,10 @@ export const PipelineOptionsSchema = z
     context: nonEmpty('a kubeconfig context name').optional(),
     git: nonEmpty('the git executable (name on PATH or path)').default('git'),
     defaults: z
-      .object({ service: nonEmpty('a service name').optional(), environment: nonEmpty('an environment name').optional() })
+      .object({
+        service: nonEmpty('a service name').optional(),
+        environment: nonEmpty('an environment name').optional(),
+      })
       .strict()
       .default({}),
     /** Finished runs kept in the store (oldest beyond this are forgotten, their logs deleted). */

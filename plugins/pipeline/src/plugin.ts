@@ -23,7 +23,8 @@ export const pipelinePlugin = definePlugin({
   id: 'pipeline',
   version: PLUGIN_VERSION,
   core: '^0.1.0',
-  description: 'Runs pipeline files: checkout, build, test, deploy and Jira update stages, started by Jira or any event.',
+  description:
+    'Runs pipeline files: checkout, build, test, deploy and Jira update stages, started by Jira or any event.',
   config: PipelineOptionsSchema,
   emits: [...pipelineEvents, DeploymentCompleted],
   subscribes: ['IssueTransitioned', 'PipelineRunRequested'],
@@ -31,7 +32,13 @@ export const pipelinePlugin = definePlugin({
     run: {
       description: 'Starts a pipeline run (queued behind a running one of the same pipeline and issue).',
       params: runParams,
-      emits: ['PipelineRunRequested', 'PipelineStarted', 'StageCompleted', 'PipelineCompleted', 'DeploymentCompleted'],
+      emits: [
+        'PipelineRunRequested',
+        'PipelineStarted',
+        'StageCompleted',
+        'PipelineCompleted',
+        'DeploymentCompleted',
+      ],
     },
   },
   setup(ctx) {
@@ -114,6 +121,8 @@ function checkWiring(
   }
   const unique = [...new Set(problems)];
   if (unique.length === 0) return;
-  const code = unique.some((m) => m.includes('needs the action')) ? Codes.ACTION_UNAVAILABLE : Codes.EVENT_UNKNOWN;
+  const code = unique.some((m) => m.includes('needs the action'))
+    ? Codes.ACTION_UNAVAILABLE
+    : Codes.EVENT_UNKNOWN;
   throw new PermanentError(code, unique.join('\n'), { details: { problems: unique } });
 }

@@ -1,6 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSwitchyardError, type WebhookRequest, type WebhookResponse, type WebhookRoute } from '@switchyard/core';
+import {
+  isSwitchyardError,
+  type WebhookRequest,
+  type WebhookResponse,
+  type WebhookRoute,
+} from '@switchyard/core';
 import { PipelineErrorCodes as Codes } from './errors.js';
 import type { PipelineDefinition, TriggerDefinition } from './load.js';
 import type { RunManager } from './runner.js';
@@ -55,9 +60,12 @@ export function operatorRoutes(
         const { pipeline, issue, status, run } = req.query;
         const limitText = req.query.limit ?? '20';
         const limit = Number(limitText);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 500) return bad('limit must be a whole number from 1 to 500');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+          return bad('limit must be a whole number from 1 to 500');
         if (pipeline !== undefined && !pipelines.has(pipeline)) {
-          return notFound(`no pipeline named "${pipeline}"; loaded: ${[...pipelines.keys()].join(', ') || '(none)'}`);
+          return notFound(
+            `no pipeline named "${pipeline}"; loaded: ${[...pipelines.keys()].join(', ') || '(none)'}`,
+          );
         }
         const all = (await store.list()).reverse();
         const runs = all
@@ -88,7 +96,9 @@ export function operatorRoutes(
           const n = Number(req.query.step);
           chosen = steps.filter((s) => s.step.number === n || s.step.name === req.query.step);
           if (chosen.length === 0) {
-            return notFound(`run ${runId} has no step ${req.query.step} (steps: ${steps.map((s) => `${s.step.number} ${s.step.name}`).join(', ')})`);
+            return notFound(
+              `run ${runId} has no step ${req.query.step} (steps: ${steps.map((s) => `${s.step.number} ${s.step.name}`).join(', ')})`,
+            );
           }
         }
         const parts: string[] = [];
@@ -96,9 +106,19 @@ export function operatorRoutes(
           const file = join(run.logDir, step.log);
           const header = `==> step ${step.number} ${stage}/${step.name} (${step.type}): ${step.status} <==\n`;
           parts.push(chosen.length > 1 ? header : '');
-          parts.push(existsSync(file) ? readTail(file) : step.status === 'skipped' || step.status === 'pending' ? '' : '(no log)\n');
+          parts.push(
+            existsSync(file)
+              ? readTail(file)
+              : step.status === 'skipped' || step.status === 'pending'
+                ? ''
+                : '(no log)\n',
+          );
         }
-        return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: parts.join('') };
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body: parts.join(''),
+        };
       },
     },
     {
@@ -113,13 +133,20 @@ export function operatorRoutes(
           return bad('the body must be JSON: {"pipeline": "<name>", "issueKey": "PROJ-1"}');
         }
         const b = (body ?? {}) as Record<string, unknown>;
-        if (typeof b.pipeline !== 'string' || b.pipeline === '') return bad('"pipeline" (the pipeline name) is required');
-        if (b.issueKey !== undefined && (typeof b.issueKey !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*-\d+$/.test(b.issueKey))) {
+        if (typeof b.pipeline !== 'string' || b.pipeline === '')
+          return bad('"pipeline" (the pipeline name) is required');
+        if (
+          b.issueKey !== undefined &&
+          (typeof b.issueKey !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*-\d+$/.test(b.issueKey))
+        ) {
           return bad('"issueKey" must be an issue key such as PROJ-123');
         }
-        if (b.requestedBy !== undefined && typeof b.requestedBy !== 'string') return bad('"requestedBy" must be a string');
+        if (b.requestedBy !== undefined && typeof b.requestedBy !== 'string')
+          return bad('"requestedBy" must be a string');
         if (!pipelines.has(b.pipeline)) {
-          return notFound(`no pipeline named "${b.pipeline}"; loaded: ${[...pipelines.keys()].join(', ') || '(none)'}`);
+          return notFound(
+            `no pipeline named "${b.pipeline}"; loaded: ${[...pipelines.keys()].join(', ') || '(none)'}`,
+          );
         }
         try {
           const { runId } = await manager.requestManual({
@@ -150,7 +177,8 @@ function describeTrigger(t: TriggerDefinition): Record<string, unknown> {
       ...(t.condition ? { if: t.condition.source } : {}),
     };
   }
-  if (t.type === 'event') return { type: t.type, on: t.on, ...(t.condition ? { if: t.condition.source } : {}) };
+  if (t.type === 'event')
+    return { type: t.type, on: t.on, ...(t.condition ? { if: t.condition.source } : {}) };
   return { type: 'manual' };
 }
 

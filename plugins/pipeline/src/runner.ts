@@ -5,8 +5,8 @@ import {
   type Clock,
   isSwitchyardError,
   type Logger,
-  type PluginBus,
   PermanentError,
+  type PluginBus,
   type SwitchyardEvent,
   uuidv7,
 } from '@switchyard/core';
@@ -170,7 +170,13 @@ export class RunManager {
     for (const run of queued) {
       const pipeline = this.#d.pipelines.get(run.pipeline);
       if (pipeline) await this.#enqueue(run, pipeline);
-      else await this.#finishUnstarted(run, 'failed', `pipeline "${run.pipeline}" is no longer defined`, Codes.UNKNOWN_PIPELINE);
+      else
+        await this.#finishUnstarted(
+          run,
+          'failed',
+          `pipeline "${run.pipeline}" is no longer defined`,
+          Codes.UNKNOWN_PIPELINE,
+        );
     }
   }
 
@@ -206,13 +212,17 @@ export class RunManager {
       const dropped = queue.splice(0);
       const active = this.#active.get(run.key);
       if (active && !active.controller.signal.aborted) {
-        this.#d.logger.info({ runId: active.id, by: run.id }, `cancelling run ${active.id}: replaced by run ${run.id}`);
+        this.#d.logger.info(
+          { runId: active.id, by: run.id },
+          `cancelling run ${active.id}: replaced by run ${run.id}`,
+        );
         active.controller.abort(new RunAbort('cancel', `replaced by run ${run.id}`));
       }
       queue.push(run.id);
       for (const id of dropped) {
         const old = await this.#d.store.get(id);
-        if (old?.status === 'queued') await this.#finishUnstarted(old, 'cancelled', `replaced by run ${run.id}`, Codes.CANCELLED);
+        if (old?.status === 'queued')
+          await this.#finishUnstarted(old, 'cancelled', `replaced by run ${run.id}`, Codes.CANCELLED);
       }
     } else {
       queue.push(run.id);
@@ -241,10 +251,15 @@ export class RunManager {
   async #execute(id: string, controller: AbortController): Promise<void> {
     const { store, bus, clock, options, logger } = this.#d;
     const run = await store.get(id);
-    if (!run || run.status !== 'queued') return;
+    if (run?.status !== 'queued') return;
     const pipeline = this.#d.pipelines.get(run.pipeline);
     if (!pipeline) {
-      await this.#finishUnstarted(run, 'failed', `pipeline "${run.pipeline}" is no longer defined`, Codes.UNKNOWN_PIPELINE);
+      await this.#finishUnstarted(
+        run,
+        'failed',
+        `pipeline "${run.pipeline}" is no longer defined`,
+        Codes.UNKNOWN_PIPELINE,
+      );
       return;
     }
     mkdirSync(run.logDir, { recursive: true });
@@ -264,12 +279,17 @@ export class RunManager {
     run.started = { id: started.id, correlationid: started.correlationid };
     run.startedAt = new Date(t0).toISOString();
     await store.save(run);
-    logger.info({ pipeline: run.pipeline, runId: run.id, issueKey: run.issueKey }, `pipeline ${run.pipeline} run ${run.id} started`);
+    logger.info(
+      { pipeline: run.pipeline, runId: run.id, issueKey: run.issueKey },
+      `pipeline ${run.pipeline} run ${run.id} started`,
+    );
 
     const runTimeoutMs = pipeline.timeoutMs ?? options.runTimeout;
     const cancelRunTimer = clock.setTimer(() => {
       if (!controller.signal.aborted) {
-        controller.abort(new RunAbort('run-timeout', `the run timed out after ${formatDuration(runTimeoutMs)}`));
+        controller.abort(
+          new RunAbort('run-timeout', `the run timed out after ${formatDuration(runTimeoutMs)}`),
+        );
       }
     }, runTimeoutMs);
     const signal = controller.signal;
@@ -280,7 +300,12 @@ export class RunManager {
       env = this.#env(run, pipeline, scope);
     } catch (error) {
       env = this.#env(run, undefined, scope);
-      failure = { code: Codes.TEMPLATE_RENDER, message: `pipeline env: ${messageOf(error)}`, stage: '', step: '' };
+      failure = {
+        code: Codes.TEMPLATE_RENDER,
+        message: `pipeline env: ${messageOf(error)}`,
+        stage: '',
+        step: '',
+      };
     }
 
     try {
@@ -307,7 +332,17 @@ export class RunManager {
             stepRecord.status = 'skipped';
             continue;
           }
-          stageFailure = await this.#runStep(run, pipeline, stage, step, stepRecord, scope, env, started, stageSignal);
+          stageFailure = await this.#runStep(
+            run,
+            pipeline,
+            stage,
+            step,
+            stepRecord,
+            scope,
+            env,
+            started,
+            stageSignal,
+          );
           if (isShutdown(stageSignal) || this.#stopping) return;
         }
         record.status = stageFailure ? 'failed' : 'succeeded';
@@ -323,7 +358,10 @@ export class RunManager {
     const abort = abortOf(signal);
     const outcome = abort?.kind === 'cancel' ? 'cancelled' : failure || abort ? 'failed' : 'succeeded';
     const reason = outcome === 'cancelled' ? abort!.message : (failure?.message ?? abort?.message);
-    const code = outcome === 'cancelled' ? Codes.CANCELLED : (failure?.code ?? (abort ? ABORT_CODES[abort.kind] : undefined));
+    const code =
+      outcome === 'cancelled'
+        ? Codes.CANCELLED
+        : (failure?.code ?? (abort ? ABORT_CODES[abort.kind] : undefined));
     await this.#complete(run, started, {
       outcome,
       ...(reason ? { reason } : {}),
@@ -492,7 +530,9 @@ export class RunManager {
     const now = clock.now();
     const durationMs = Math.max(0, Math.round(now - (run.startedAt ? Date.parse(run.startedAt) : now)));
     if (end.failedStage && end.failedStep && end.tail === undefined) {
-      const tail = run.stages.find((s) => s.name === end.failedStage)?.steps.find((s) => s.name === end.failedStep)?.tail;
+      const tail = run.stages
+        .find((s) => s.name === end.failedStage)
+        ?.steps.find((s) => s.name === end.failedStep)?.tail;
       if (tail) end = { ...end, tail };
     }
     run.status = end.outcome;
@@ -518,7 +558,10 @@ export class RunManager {
     );
   }
 
-  async #publishCompletion(run: RunRecord, started: Pick<SwitchyardEvent, 'id' | 'correlationid'>): Promise<void> {
+  async #publishCompletion(
+    run: RunRecord,
+    started: Pick<SwitchyardEvent, 'id' | 'correlationid'>,
+  ): Promise<void> {
     if (!run.pendingCompletion) return;
     await this.#d.bus.publish('PipelineCompleted', run.pendingCompletion, {
       cause: started,
@@ -543,7 +586,17 @@ export class RunManager {
             failedStep ??= step.name;
           } else if (step.status === 'pending') step.status = 'skipped';
         }
-        if (run.started) await this.#stageCompleted(run, run.started, stage, 'failed', 0, failedStep ? { code: Codes.INTERRUPTED, message, stage: stage.name, step: failedStep } : undefined);
+        if (run.started)
+          await this.#stageCompleted(
+            run,
+            run.started,
+            stage,
+            'failed',
+            0,
+            failedStep
+              ? { code: Codes.INTERRUPTED, message, stage: stage.name, step: failedStep }
+              : undefined,
+          );
       } else if (stage.status === 'pending') {
         stage.status = 'skipped';
         for (const step of stage.steps) step.status = 'skipped';
@@ -564,7 +617,12 @@ export class RunManager {
   }
 
   /** Ends a run that never started (no PipelineStarted, so no PipelineCompleted either). */
-  async #finishUnstarted(run: RunRecord, outcome: 'failed' | 'cancelled', reason: string, code: string): Promise<void> {
+  async #finishUnstarted(
+    run: RunRecord,
+    outcome: 'failed' | 'cancelled',
+    reason: string,
+    code: string,
+  ): Promise<void> {
     run.status = outcome;
     run.outcome = outcome;
     run.reason = reason;
@@ -575,7 +633,10 @@ export class RunManager {
       for (const step of stage.steps) step.status = 'skipped';
     }
     await this.#d.store.save(run);
-    this.#d.logger.info({ runId: run.id, pipeline: run.pipeline }, `pipeline run ${run.id} ${outcome} before it started: ${reason}`);
+    this.#d.logger.info(
+      { runId: run.id, pipeline: run.pipeline },
+      `pipeline run ${run.id} ${outcome} before it started: ${reason}`,
+    );
   }
 
   /** Forgets the oldest finished runs beyond `keepRuns`, with their logs. */
@@ -629,7 +690,12 @@ export class RunManager {
   /** `.issue` for a run started by hand or by a non-Jira event: the issue's last known transition. */
   async #lookupIssue(key: string): Promise<IssueScope> {
     try {
-      const bySubject = await this.#d.bus.query({ type: 'IssueTransitioned', subject: key, newestFirst: true, limit: 1 });
+      const bySubject = await this.#d.bus.query({
+        type: 'IssueTransitioned',
+        subject: key,
+        newestFirst: true,
+        limit: 1,
+      });
       // Events that came in without a subject (POST /events) are found by their data.
       const last =
         bySubject[0] ??

@@ -23,7 +23,11 @@ describe('feature-driven-deployment (the seed file, unchanged)', () => {
     expect(reply.status).toBeLessThan(300);
 
     const completed = await host.waitFor('PipelineCompleted', undefined, 20_000);
-    expect(completed.data).toMatchObject({ pipeline: 'feature-driven-deployment', outcome: 'succeeded', issueKey: 'PROJ-1' });
+    expect(completed.data).toMatchObject({
+      pipeline: 'feature-driven-deployment',
+      outcome: 'succeeded',
+      issueKey: 'PROJ-1',
+    });
 
     // What ran, in order, with which arguments.
     const calls = world.calls();
@@ -38,14 +42,18 @@ describe('feature-driven-deployment (the seed file, unchanged)', () => {
 
     // Jira: moved on and commented, by the real plugin against the fake.
     expect(world.jira.issue('PROJ-1')!.status).toBe('In Development');
-    expect(JSON.stringify(world.jira.comments('PROJ-1')[0]?.body)).toContain('Deployment to dev environment completed');
+    expect(JSON.stringify(world.jira.comments('PROJ-1')[0]?.body)).toContain(
+      'Deployment to dev environment completed',
+    );
 
     // Events: one chain from the IssueTransitioned, each caused by the right event.
     const root = host.emitted('IssueTransitioned')[0]!;
     const started = host.emitted('PipelineStarted')[0]!;
     expect(started.causationid).toBe(root.id);
     expect(started.data).toMatchObject({ trigger: 'jira-issue', issueKey: 'PROJ-1' });
-    const chain = ['PipelineStarted', 'StageCompleted', 'DeploymentCompleted', 'PipelineCompleted'].flatMap((t) => host.emitted(t));
+    const chain = ['PipelineStarted', 'StageCompleted', 'DeploymentCompleted', 'PipelineCompleted'].flatMap(
+      (t) => host.emitted(t),
+    );
     for (const e of chain) expect(e.correlationid).toBe(root.correlationid);
     for (const e of chain.filter((x) => x.type !== 'PipelineStarted')) expect(e.causationid).toBe(started.id);
     expect(host.emitted('StageCompleted').map((e) => [e.data.stage, e.data.outcome])).toEqual([
@@ -65,7 +73,18 @@ describe('feature-driven-deployment (the seed file, unchanged)', () => {
     expect(deployed.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(deployed.version).toBe(deployed.commit!.slice(0, 12));
 
-    // Operator routes: pipelines, runs, logs.
+    // Operator routes: pipelines, runs, logs; the runner requires its API token for each.
+    expect(
+      host.core.host
+        .routes()
+        .filter((r) => r.plugin === 'pipeline')
+        .map((r) => `${r.method} ${r.fullPath} ${r.auth}`),
+    ).toEqual([
+      'GET /webhooks/pipeline/pipelines token',
+      'GET /webhooks/pipeline/runs token',
+      'GET /webhooks/pipeline/logs token',
+      'POST /webhooks/pipeline/runs token',
+    ]);
     const list = await host.webhook('pipeline', { method: 'GET', path: '/pipelines' });
     expect(list.body).toMatchObject({
       pipelines: [
@@ -73,34 +92,60 @@ describe('feature-driven-deployment (the seed file, unchanged)', () => {
           name: 'feature-driven-deployment',
           file: SEED,
           triggers: [{ type: 'jira-issue', status: ['Ready for Development'], project: ['PROJ'] }],
-          stages: [{ name: 'code-checkout' }, { name: 'build-test' }, { name: 'deploy-dev' }, { name: 'update-jira' }],
+          stages: [
+            { name: 'code-checkout' },
+            { name: 'build-test' },
+            { name: 'deploy-dev' },
+            { name: 'update-jira' },
+          ],
         },
       ],
     });
-    const runs = (await host.webhook('pipeline', { method: 'GET', path: '/runs', query: { issue: 'PROJ-1' } })).body as any;
+    const runs = (
+      await host.webhook('pipeline', { method: 'GET', path: '/runs', query: { issue: 'PROJ-1' } })
+    ).body as any;
     expect(runs.runs).toHaveLength(1);
     const run = runs.runs[0];
-    expect(run).toMatchObject({ id: completed.data.runId, status: 'succeeded', issueKey: 'PROJ-1', trigger: { kind: 'jira-issue' } });
+    expect(run).toMatchObject({
+      id: completed.data.runId,
+      status: 'succeeded',
+      issueKey: 'PROJ-1',
+      trigger: { kind: 'jira-issue' },
+    });
     expect(run.stages[1].steps.map((s: any) => [s.name, s.status])).toEqual([
       ['build', 'succeeded'],
       ['test', 'succeeded'],
     ]);
     expect(run.stages[1].steps[0].tail).toContain('BUILD SUCCESS');
-    const log = await host.webhook('pipeline', { method: 'GET', path: '/logs', query: { run: run.id, step: '2' } });
+    const log = await host.webhook('pipeline', {
+      method: 'GET',
+      path: '/logs',
+      query: { run: run.id, step: '2' },
+    });
     expect(log.headers?.['content-type']).toMatch(/text\/plain/);
     expect(log.body).toContain('$ mvn clean package');
     expect(log.body).toContain('[INFO] BUILD SUCCESS');
-    const all = (await host.webhook('pipeline', { method: 'GET', path: '/logs', query: { run: run.id } })).body as string;
+    const all = (await host.webhook('pipeline', { method: 'GET', path: '/logs', query: { run: run.id } }))
+      .body as string;
     expect(all).toContain('==> step 1 code-checkout/git-checkout (git-checkout): succeeded <==');
     expect(all).toContain('checked out feature/PROJ-1');
     // The workspace is removed after the run; the logs stay.
     expect(existsSync(run.workspace)).toBe(false);
-    expect(readFileSync(`${run.logDir}/04-deploy-dev-k8s-deploy.log`, 'utf8')).toContain('namespace dev-proj-1 not found; creating it');
+    expect(readFileSync(`${run.logDir}/04-deploy-dev-k8s-deploy.log`, 'utf8')).toContain(
+      'namespace dev-proj-1 not found; creating it',
+    );
   });
 
   it('ignores transitions to other statuses and other projects', async () => {
     const host = await world.host();
-    const base = { issueKey: 'OTHER-1', issueId: '1', projectKey: 'OTHER', summary: 's', issueType: 'Story', fromStatus: 'To Do' };
+    const base = {
+      issueKey: 'OTHER-1',
+      issueId: '1',
+      projectKey: 'OTHER',
+      summary: 's',
+      issueType: 'Story',
+      fromStatus: 'To Do',
+    };
     await host.receive('IssueTransitioned', {
       ...base,
       toStatus: 'Ready for Development',

@@ -91,7 +91,10 @@ function matchOne(
       const rendered = trigger.issue(scope);
       issueKey = Array.isArray(rendered) ? String(rendered[0] ?? '') : String(rendered ?? '');
     } catch (error) {
-      logger.warn({ pipeline: pipeline.name, eventId: event.id, err: error }, 'trigger "issue" template failed');
+      logger.warn(
+        { pipeline: pipeline.name, eventId: event.id, err: error },
+        'trigger "issue" template failed',
+      );
       return undefined;
     }
   }
@@ -125,7 +128,8 @@ export function issueFromEvent(event: SwitchyardEvent): IssueScope | undefined {
 export function issueKeysOf(event: SwitchyardEvent): string[] {
   const d = (event.data ?? {}) as Record<string, unknown>;
   if (typeof d.issueKey === 'string' && d.issueKey) return [d.issueKey];
-  if (Array.isArray(d.issueKeys)) return d.issueKeys.filter((k): k is string => typeof k === 'string' && k !== '');
+  if (Array.isArray(d.issueKeys))
+    return d.issueKeys.filter((k): k is string => typeof k === 'string' && k !== '');
   return [];
 }
 

@@ -2,7 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type IssueTransitionedData, MemoryTransport, systemClock, type Transport } from '@switchyard/core';
+import {
+  type IssueTransitionedData,
+  MemoryTransport,
+  type SwitchyardEvent,
+  systemClock,
+  type Transport,
+} from '@switchyard/core';
 import jira from '@switchyard/plugin-jira';
 import { createTestHost, FakeJira, type TestHost } from '@switchyard/testing';
 import pipeline from '../index.js';
@@ -18,6 +24,13 @@ export const TOKEN = 'fake-jira-api-token-0123456789';
 
 const STANDIN_VARS = ['MVN_FAIL_ON', 'MVN_HANG_ON', 'MVN_SLEEP', 'KUBECTL_FAIL_ON', 'KUBECTL_HANG_ON'];
 
+/** Events with data typed loosely, for assertions. */
+export type AnyEvent = SwitchyardEvent & { data: any };
+export type Host = Omit<TestHost, 'emitted' | 'waitFor'> & {
+  emitted(type?: string): AnyEvent[];
+  waitFor(type: string, predicate?: (event: AnyEvent) => boolean, timeoutMs?: number): Promise<AnyEvent>;
+};
+
 export interface World {
   dir: string;
   /** Path of the bare repository (the issue's customfield_10001). */
@@ -30,7 +43,7 @@ export interface World {
   /** Writes a pipeline file into the world and returns its path. */
   file(name: string, yaml: string): string;
   /** Boots a host with jira (unless false) and pipeline; options merged over the defaults. */
-  host(options?: Record<string, unknown>, extra?: { transport?: Transport; jira?: boolean }): Promise<TestHost>;
+  host(options?: Record<string, unknown>, extra?: { transport?: Transport; jira?: boolean }): Promise<Host>;
   close(): Promise<void>;
 }
 
@@ -51,7 +64,10 @@ export function makeRemote(dir: string, featureKeys: string[] = ['PROJ-1']): str
   git(work, 'init', '--quiet', '-b', 'main');
   writeFileSync(join(work, 'pom.xml'), '<project><artifactId>feature-app</artifactId></project>\n');
   mkdirSync(join(work, 'k8s', 'dev'), { recursive: true });
-  writeFileSync(join(work, 'k8s', 'dev', 'deployment.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: feature-app}\n');
+  writeFileSync(
+    join(work, 'k8s', 'dev', 'deployment.yaml'),
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: feature-app}\n',
+  );
   git(work, 'add', '.');
   git(work, 'commit', '--quiet', '-m', 'initial');
   git(work, 'remote', 'add', 'origin', remote);
@@ -111,7 +127,7 @@ export async function createWorld(featureKeys?: string[]): Promise<World> {
         ...(extra.transport ? { transport: extra.transport } : {}),
       });
       hosts.push(host);
-      return host;
+      return host as unknown as Host;
     },
     async close() {
       for (const h of hosts) await h.close().catch(() => {});
@@ -172,11 +188,15 @@ export function alive(pid: number): boolean {
 }
 
 /** Polls until fn returns a truthy value. */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function until<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
-    if (value) return value;
+    if (value) return value as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -12,7 +12,12 @@ const MAX_WAIT_MS = 30_000;
  * retryable are retried (3 attempts, honouring retryAfterMs); the idempotency key keeps a retried
  * or resumed step from repeating a side effect that already happened.
  */
-export async function invokeAction(ctx: StepContext, name: string, params: unknown, suffix = ''): Promise<unknown> {
+export async function invokeAction(
+  ctx: StepContext,
+  name: string,
+  params: unknown,
+  suffix = '',
+): Promise<unknown> {
   const idempotencyKey = `pipeline:${ctx.run.id}:${ctx.step.number}${suffix}`;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -30,10 +35,14 @@ export async function invokeAction(ctx: StepContext, name: string, params: unkno
       const message = error instanceof Error ? error.message : String(error);
       ctx.log.note(`${name} failed: ${message}`);
       if (!retry) {
-        throw stepError(Codes.ACTION_FAILED, `${ctx.step.type} step "${ctx.step.name}": ${name} failed: ${message}`, {
-          action: name,
-          ...(isSwitchyardError(error) ? { cause: error.code } : {}),
-        });
+        throw stepError(
+          Codes.ACTION_FAILED,
+          `${ctx.step.type} step "${ctx.step.name}": ${name} failed: ${message}`,
+          {
+            action: name,
+            ...(isSwitchyardError(error) ? { cause: error.code } : {}),
+          },
+        );
       }
       const wait = Math.min(MAX_WAIT_MS, error.retryAfterMs ?? 1_000 * 2 ** (attempt - 1));
       await ctx.clock.sleep(wait, ctx.signal).catch(() => {});

@@ -29,7 +29,11 @@ export interface StepContext {
   clock: Clock;
   logger: Logger;
   /** Runs an executable (no shell) in the workspace, output to the step log. */
-  exec(file: string, args: readonly string[], options?: { cwd?: string; capture?: boolean; env?: NodeJS.ProcessEnv }): Promise<ExecResult>;
+  exec(
+    file: string,
+    args: readonly string[],
+    options?: { cwd?: string; capture?: boolean; env?: NodeJS.ProcessEnv },
+  ): Promise<ExecResult>;
 }
 
 export interface ExecResult {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PipelineErrorCodes as Codes, stepError } from '../errors.js';
-import { GitCheckoutParams } from './types.js';
 import type { StepContext, StepOutcome } from './context.js';
+import { GitCheckoutParams } from './types.js';
 import { insideWorkspace, parseParams } from './util.js';
 
 /**

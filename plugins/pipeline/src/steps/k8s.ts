@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { DeploymentCompletedData } from '@switchyard/core';
+import { isShutdown } from '../abort.js';
 import { parseDuration } from '../duration.js';
 import { PipelineErrorCodes as Codes, stepError } from '../errors.js';
-import { isShutdown } from '../abort.js';
 import type { StepContext, StepOutcome } from './context.js';
 import { K8sDeployParams } from './types.js';
 import { insideWorkspace, parseParams } from './util.js';
@@ -19,7 +19,10 @@ export async function k8sDeploy(ctx: StepContext): Promise<StepOutcome> {
   const p = parseParams(K8sDeployParams, ctx);
   const kubeconfig = p.kubeconfig ?? ctx.options.kubeconfig;
   const context = p.context ?? ctx.options.context;
-  const global = [...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...(context ? ['--context', context] : [])];
+  const global = [
+    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : []),
+    ...(context ? ['--context', context] : []),
+  ];
   const kubectl = (args: string[], capture = false) =>
     ctx.exec(ctx.options.kubectl, [...global, ...args], { capture });
   const ns = p.namespace;
@@ -50,19 +53,23 @@ export async function k8sDeploy(ctx: StepContext): Promise<StepOutcome> {
   try {
     const manifest = insideWorkspace(ctx, p.manifest);
     if (!existsSync(manifest)) {
-      throw fail(`manifest "${p.manifest}" does not exist in the workspace (${manifest}); check the path or the git-checkout step`);
+      throw fail(
+        `manifest "${p.manifest}" does not exist in the workspace (${manifest}); check the path or the git-checkout step`,
+      );
     }
     if (p.createNamespace) {
       const found = await kubectl(['get', 'namespace', ns]);
       if (found.exitCode !== 0) {
         ctx.log.note(`namespace ${ns} not found; creating it`);
         const created = await kubectl(['create', 'namespace', ns]);
-        if (created.exitCode !== 0) throw fail(`kubectl create namespace ${ns} exited with code ${created.exitCode}`);
+        if (created.exitCode !== 0)
+          throw fail(`kubectl create namespace ${ns} exited with code ${created.exitCode}`);
       }
     }
     // As written (kubectl runs in the workspace), so `k8s/dev/` stays a directory in the log.
     const applied = await kubectl(['apply', '-f', p.manifest, '-n', ns, '-o', 'name'], true);
-    if (applied.exitCode !== 0) throw fail(`kubectl apply -f ${p.manifest} -n ${ns} exited with code ${applied.exitCode}`);
+    if (applied.exitCode !== 0)
+      throw fail(`kubectl apply -f ${p.manifest} -n ${ns} exited with code ${applied.exitCode}`);
     const resources =
       p.rollout === undefined
         ? applied.stdout
@@ -81,7 +88,9 @@ export async function k8sDeploy(ctx: StepContext): Promise<StepOutcome> {
         `--timeout=${Math.ceil(timeoutMs / 1_000)}s`,
       ]);
       if (status.exitCode !== 0) {
-        throw fail(`rollout of ${resource} in ${ns} did not complete (kubectl rollout status exited with code ${status.exitCode})`);
+        throw fail(
+          `rollout of ${resource} in ${ns} did not complete (kubectl rollout status exited with code ${status.exitCode})`,
+        );
       }
     }
     await emit('succeeded');

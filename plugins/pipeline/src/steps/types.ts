@@ -18,7 +18,10 @@ export interface StepType {
 }
 
 const text = z.string().trim().min(1);
-const env = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.number(), z.boolean()]));
+const env = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+  z.union([z.string(), z.number(), z.boolean()]),
+);
 const duration = z.union([z.string(), z.number().positive()]);
 
 const command: StepType = {
