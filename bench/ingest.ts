@@ -3,7 +3,8 @@
 // JSON, side by side in one run, with ~3 KB IssueTransitioned events and a unique id per request.
 // Also: the daemon's idle RSS and its start → ready time (spawn to first 200 from /readyz).
 //
-//   pnpm build && node bench/ingest.ts            # BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_CONNECTIONS=32
+//   pnpm build && node bench/ingest.ts   # BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_CONNECTIONS=32
+//   BENCH_STORE=sqlite (default, synchronous=full) | sqlite-normal | memory
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,7 +104,9 @@ async function startDaemon(dir: string, port: number): Promise<Server> {
     config,
     [
       `server: { host: 127.0.0.1, port: ${port}, token: \${env:BENCH_TOKEN}, bodyLimit: 64kb }`,
-      STORE === 'sqlite' ? 'store: { kind: sqlite, path: ./data/ingest.db }' : 'store: { kind: memory }',
+      STORE === 'memory'
+        ? 'store: { kind: memory }'
+        : `store: { kind: sqlite, path: ./data/ingest.db, synchronous: ${STORE === 'sqlite-normal' ? 'normal' : 'full'} }`,
       'log: { level: warn }',
     ].join('\n'),
   );
@@ -228,7 +231,7 @@ async function main(): Promise<void> {
         median(rawIdleRss).toFixed(1),
       ],
       [
-        `switchyard run (${STORE === 'sqlite' ? 'SQLite, synchronous=full' : 'memory store'})`,
+        `switchyard run (${STORE === 'memory' ? 'memory store' : `SQLite, synchronous=${STORE === 'sqlite-normal' ? 'normal' : 'full'}`})`,
         fmt(m(daemon, 'rps')),
         fmt(m(daemon, 'p50')),
         fmt(m(daemon, 'p99')),
