@@ -25,7 +25,6 @@ export interface HttpContext {
 export async function createHttpServer(ctx: HttpContext): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: ctx.server.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

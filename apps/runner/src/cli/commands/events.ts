@@ -1,7 +1,7 @@
 import type { SwitchyardEvent } from '@switchyard/core';
-import type { EventsOpts } from '../../cli.js';
 import { clientFromOptions } from '../../client.js';
 import { createIo, type GlobalOptions, type Io } from '../io.js';
+import type { EventsOpts } from '../program.js';
 
 const POLL_MS = 1000;
 
