@@ -121,6 +121,27 @@ describe('restarts', () => {
   });
 });
 
+describe('trigger deliveries', () => {
+  it('records one run per trigger event: a claim left by a process that died before recording is adopted', async () => {
+    const file = world.file(
+      'one.yaml',
+      `pipeline:
+  name: one
+  triggers: [ { type: jira-issue, status: Ready for Development } ]
+  stages: [ { name: s, steps: [ { type: build, command: "true" } ] } ]
+`,
+    );
+    const host = await world.host({ pipelines: [file] });
+    const id = '01a21a4f-0000-7000-8000-000000000001';
+    await host.core.transport.kv('plugin.pipeline').set(`trigger/one/${id}`, 'orphan-run');
+    await host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote), { id });
+    const done = await host.waitFor('PipelineCompleted', undefined, 10_000);
+    expect(done.data).toMatchObject({ runId: 'orphan-run', outcome: 'succeeded' });
+    const runs = (await host.webhook('pipeline', { method: 'GET', path: '/runs' })).body as any;
+    expect(runs.runs.map((r: any) => r.id)).toEqual(['orphan-run']);
+  });
+});
+
 describe('one run per pipeline and issue', () => {
   it('queues a second trigger for the same issue until the first run ends; other issues run at once', async () => {
     process.env.MVN_SLEEP = '0.3';

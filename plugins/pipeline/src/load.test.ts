@@ -1,13 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SEED } from './__fixtures__/setup.js';
 import { parseDuration } from './duration.js';
 import { loadPipelines } from './load.js';
 import { PipelineOptionsSchema } from './options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-pipeline-load-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function file(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);

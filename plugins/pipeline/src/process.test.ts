@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '@switchyard/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { alive, until } from './__fixtures__/setup.js';
 import { runProcess, StepLog } from './process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-pipeline-process-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 function start(script: string, signal: AbortSignal) {

@@ -63,6 +63,8 @@ export class RunManager {
   readonly #queues = new Map<string, string[]>();
   readonly #active = new Map<string, Active>();
   readonly #shutdown = new AbortController();
+  /** Run ids between claiming their trigger and recording the run. */
+  readonly #claiming = new Set<string>();
   #stopping = false;
 
   constructor(deps: RunManagerDeps) {
@@ -71,10 +73,32 @@ export class RunManager {
 
   /** Records a run for a matched trigger (once per trigger event) and queues it. */
   async request(match: TriggerMatch, event: SwitchyardEvent): Promise<{ runId: string; created: boolean }> {
+    const { store } = this.#d;
+    const mine = uuidv7();
+    this.#claiming.add(mine);
+    let adopted: string | undefined;
+    try {
+      const existing = await store.claim(match.pipeline.name, event.id, mine);
+      if (existing === undefined) return await this.#record(match, event, mine);
+      // Claimed before: by a run that exists, by a request in flight here, or by a process that
+      // died between claiming and recording (then this redelivery records the run).
+      if (this.#claiming.has(existing) || (await store.get(existing)))
+        return { runId: existing, created: false };
+      adopted = existing;
+      this.#claiming.add(adopted);
+      return await this.#record(match, event, adopted);
+    } finally {
+      this.#claiming.delete(mine);
+      if (adopted) this.#claiming.delete(adopted);
+    }
+  }
+
+  async #record(
+    match: TriggerMatch,
+    event: SwitchyardEvent,
+    runId: string,
+  ): Promise<{ runId: string; created: boolean }> {
     const { store, options, clock, logger } = this.#d;
-    const runId = uuidv7();
-    const existing = await store.claim(match.pipeline.name, event.id, runId);
-    if (existing !== undefined) return { runId: existing, created: false };
     const issueKey = match.issueKey;
     const issue = issueFromEvent(event) ?? (issueKey ? await this.#lookupIssue(issueKey) : undefined);
     const dir = join(options.workdir, 'runs', runId);
