@@ -5,5 +5,8 @@
 import { enableCompileCache } from 'node:module';
 
 enableCompileCache?.();
+// `pnpm switchyard …` from the repository root runs in the root; relative paths mean the caller's folder.
+if (process.env.npm_lifecycle_event === 'switchyard' && process.env.INIT_CWD)
+  process.chdir(process.env.INIT_CWD);
 const { main } = await import('./cli/program.js');
 process.exitCode = await main();

@@ -37,7 +37,7 @@ export function describeWiring(prepared: Prepared): Wiring {
     const emittedBy = new Set<string>();
     if (definedBy !== 'core') emittedBy.add(definedBy);
     for (const p of plugins) {
-      if (p.actions.some((a) => a.emits.includes(type))) emittedBy.add(p.id);
+      if (p.emits.includes(type) || p.actions.some((a) => a.emits.includes(type))) emittedBy.add(p.id);
     }
     return {
       type,
