@@ -99,7 +99,23 @@ function parseFile(configPath: string, options: LoadConfigOptions): Parsed {
   const secrets = options.secrets ?? new Secrets();
   const dir = dirname(path);
   const resolver = createRefResolver({ refs: masked.refs, env: options.env ?? process.env, dir, secrets });
-  return { path, dir, file, value: doc.toJS({ maxAliasCount: 1000 }) ?? {}, locator, resolver, secrets };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // yaml throws here, not in doc.errors, for an alias to an anchor defined later or never, and for
+    // alias expansion beyond maxAliasCount ("billion laughs").
+    throw new ConfigError([
+      {
+        file,
+        ...locator.offset(0),
+        path: '',
+        code: RunnerErrorCodes.CONFIG_SYNTAX,
+        message: `YAML: ${(error as Error).message}`,
+      },
+    ]);
+  }
+  return { path, dir, file, value: value ?? {}, locator, resolver, secrets };
 }
 
 /** Replaces references inside `value` (under `path`), collecting problems at each reference. */
