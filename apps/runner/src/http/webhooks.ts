@@ -4,7 +4,7 @@
 import type { MountedRoute, WebhookRequest } from '@switchyard/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RunnerErrorCodes } from '../errors.js';
-import { sendError } from './reply.js';
+import { bearerAuth, sendError } from './reply.js';
 import type { HttpContext } from './server.js';
 
 export const DEFAULT_WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -42,6 +42,7 @@ function find(ctx: HttpContext, method: string, url: string): { route?: MountedR
 
 export async function webhookRoutes(app: FastifyInstance, ctx: HttpContext): Promise<void> {
   const { secrets } = ctx;
+  const tokenCheck = bearerAuth(ctx.server.token, secrets);
   app.removeAllContentTypeParsers();
   // Any content type: the exact bytes, counted against the route's own limit while they arrive.
   app.addContentTypeParser('*', (request, payload, done) => {
@@ -114,6 +115,9 @@ export async function webhookRoutes(app: FastifyInstance, ctx: HttpContext): Pro
       );
     }
     request[ROUTE] = route;
+    // Operator routes (a plugin's run lists, logs, manual triggers) need the API token like the
+    // rest of the API; routes for outside systems authenticate with their own signatures.
+    if (route.auth === 'token') return tokenCheck(request, reply);
   });
 
   const handler = async (request: WithRoute, reply: FastifyReply) => {
