@@ -25,11 +25,12 @@ const echo = (options = '{ greeting: hi }') =>
 
 describe('plugin and rule checks at load', () => {
   it('maps plugin option problems to file:line:col', async () => {
-    expect(
-      await problems(['store: { kind: memory }', 'plugins:', echo('{ greting: hi }')].join('\n')),
-    ).toEqual([
-      'switchyard.yaml:3:84: plugins.echo.options.greeting: required (expected string) [SY_PLUGIN_CONFIG_INVALID]',
-      'switchyard.yaml:3:86: plugins.echo.options.greting: unknown key "greting"; did you mean "greeting"? (allowed: greeting, token, record) [SY_CONFIG_UNKNOWN_KEY]',
+    // Columns depend on the fixture's absolute path (the checkout's location), so derive them.
+    const line = echo('{ greting: hi }');
+    const options = line.indexOf('{ greting') + 1;
+    expect(await problems(['store: { kind: memory }', 'plugins:', line].join('\n'))).toEqual([
+      `switchyard.yaml:3:${options}: plugins.echo.options.greeting: required (expected string) [SY_PLUGIN_CONFIG_INVALID]`,
+      `switchyard.yaml:3:${options + 2}: plugins.echo.options.greting: unknown key "greting"; did you mean "greeting"? (allowed: greeting, token, record) [SY_CONFIG_UNKNOWN_KEY]`,
     ]);
   });
 
