@@ -91,7 +91,7 @@ echo "switchyard check"
 npx switchyard check --config switchyard.yaml
 
 echo "switchyard run"
-npx switchyard run --config switchyard.yaml > run.log 2>&1 &
+./node_modules/.bin/switchyard run --config switchyard.yaml > run.log 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 1 100); do
   if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then break; fi
