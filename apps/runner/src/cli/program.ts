@@ -126,6 +126,45 @@ export function buildProgram(): Command {
       await dlqDrop(globals(cmd), id);
     });
 
+  const pipeline = program
+    .command('pipeline')
+    .description('pipelines of the pipeline plugin on a running daemon: list, runs, logs, run');
+  pipeline
+    .command('list')
+    .description('the loaded pipelines and their stages')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { pipelineList } = await import('./commands/pipeline.js');
+      await pipelineList(globals(cmd));
+    });
+  pipeline
+    .command('runs')
+    .description('recent runs, newest first')
+    .option('-p, --pipeline <name>', 'only this pipeline')
+    .option('-i, --issue <key>', 'only runs for this issue')
+    .option('-n, --limit <n>', 'how many', parseLimit)
+    .action(async (opts: { pipeline?: string; issue?: string; limit?: number }, cmd: Command) => {
+      const { pipelineRuns } = await import('./commands/pipeline.js');
+      await pipelineRuns(globals(cmd), opts);
+    });
+  pipeline
+    .command('logs')
+    .description('the log of a run (or one step of it)')
+    .argument('<run>', 'run id (from pipeline runs)')
+    .option('-s, --step <step>', 'step number or name')
+    .action(async (run: string, opts: { step?: string }, cmd: Command) => {
+      const { pipelineLogs } = await import('./commands/pipeline.js');
+      await pipelineLogs(globals(cmd), run, opts);
+    });
+  pipeline
+    .command('run')
+    .description('start a pipeline by hand')
+    .argument('<name>', 'pipeline name')
+    .option('-i, --issue <key>', 'the Jira issue the run is for (its fields come from its last transition)')
+    .action(async (name: string, opts: { issue?: string }, cmd: Command) => {
+      const { pipelineRun } = await import('./commands/pipeline.js');
+      await pipelineRun(globals(cmd), name, opts);
+    });
+
   program
     .command('plugins')
     .description('the plugins the config loads: versions, core range, compatibility, actions, events')
@@ -142,7 +181,7 @@ export function buildProgram(): Command {
       await schemaCommand(globals(cmd));
     });
 
-  for (const command of [program, ...program.commands, ...dlq.commands]) {
+  for (const command of [program, ...program.commands, ...dlq.commands, ...pipeline.commands]) {
     command.exitOverride();
     command.configureHelp({ showGlobalOptions: true });
   }
