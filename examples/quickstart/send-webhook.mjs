@@ -9,7 +9,7 @@ jira.addIssue({
   key: issue.key,
   status: 'To Do',
   summary: issue.summary,
-  fields: { summary: issue.summary },
+  fields: issue.fields,
 });
 const result = await jira.sendWebhook(
   'http://127.0.0.1:8080/webhooks/jira',

@@ -2,23 +2,60 @@
 // fakes from @switchyard/testing — no real SaaS is called) and the switchyard daemon on
 // switchyard.yaml (SQLite store under ./data). Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { env, here, issue, repo, testing } from './sandbox.mjs';
+import { ensureRemote, env, here, issue, repo, sandboxDir, standinBin, testing } from './sandbox.mjs';
 
-const { FakeDingTalk, FakeJira, FakeSlack } = await import(testing);
+const { FakeDingTalk, FakeHttpServer, FakeJira, FakeSlack } = await import(testing);
+
+ensureRemote();
+mkdirSync(join(sandboxDir, 'standin'), { recursive: true });
 
 const jira = await new FakeJira().start(18081);
 jira.addIssue({
   key: issue.key,
-  status: 'To Do',
+  status: 'Ready for Development', // already where the sample webhook says it moved
   summary: issue.summary,
-  fields: { summary: issue.summary },
+  fields: issue.fields,
 });
 const dingtalk = await new FakeDingTalk({
   accessToken: env.DINGTALK_ACCESS_TOKEN,
   secret: env.DINGTALK_SECRET,
 }).start(18082);
 const slack = await new FakeSlack().start(18083);
+// Prometheus: a real one on :9090 if it is running, else a clearly labelled stand-in answering
+// every query with an error ratio of 0.002 (below the gate's 0.01).
+let prometheusUrl = 'http://127.0.0.1:9090';
+let prometheus;
+try {
+  const res = await fetch(`${prometheusUrl}/-/ready`, { signal: AbortSignal.timeout(500) });
+  if (!res.ok) throw new Error('not ready');
+  console.log(`[sandbox] using the Prometheus running at ${prometheusUrl} (query: app_error_ratio)`);
+} catch {
+  prometheus = await new FakeHttpServer((req) =>
+    req.path === '/api/v1/query'
+      ? {
+          status: 200,
+          body: {
+            status: 'success',
+            data: {
+              resultType: 'vector',
+              result: [
+                {
+                  metric: { __name__: 'app_error_ratio', sandbox: 'stand-in' },
+                  value: [Date.now() / 1000, '0.002'],
+                },
+              ],
+            },
+          },
+        }
+      : { status: 404, body: { status: 'error', error: 'sandbox stand-in serves /api/v1/query only' } },
+  ).start(18084);
+  prometheusUrl = prometheus.url;
+  console.log(
+    `[sandbox] no Prometheus at :9090 — STAND-IN Prometheus ${prometheusUrl} answers app_error_ratio = 0.002`,
+  );
+}
 console.log(`[sandbox] stand-in Jira     ${jira.url}  (issue ${issue.key})`);
 console.log(`[sandbox] stand-in DingTalk http://127.0.0.1:18082/robot/send`);
 console.log(`[sandbox] stand-in Slack    ${slack.url}`);
@@ -45,7 +82,14 @@ const daemon = spawn(
   process.execPath,
   [join(repo, 'apps/runner/dist/cli.js'), 'run', '--config', join(here, 'switchyard.yaml')],
   {
-    env: { ...process.env, ...env },
+    env: {
+      ...process.env,
+      ...env,
+      PROMETHEUS_URL: prometheusUrl,
+      PIPELINE_WORKDIR: join(sandboxDir, 'pipelines'),
+      STANDIN_DIR: join(sandboxDir, 'standin'),
+      PATH: `${standinBin}:${process.env.PATH}`,
+    },
     stdio: 'inherit',
   },
 );
@@ -56,7 +100,7 @@ console.log(
 async function stop(signal) {
   clearInterval(timer);
   daemon.kill(signal);
-  await Promise.allSettled([jira.stop(), dingtalk.stop(), slack.stop()]);
+  await Promise.allSettled([jira.stop(), dingtalk.stop(), slack.stop(), prometheus?.stop()]);
 }
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
