@@ -1,6 +1,5 @@
 // Shared values of the quickstart sandbox. These are stand-in credentials for local fakes only.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,34 +24,10 @@ export const issue = {
   fields: { summary: 'Checkout page shows totals in the wrong currency', customfield_10001: remote },
 };
 
-function git(cwd, ...args) {
-  execFileSync('git', ['-c', 'user.name=Sandbox', '-c', 'user.email=sandbox@example.com', ...args], {
-    cwd,
-    stdio: 'pipe',
-  });
-}
-
 /** Creates the stand-in remote once: main with pom.xml and k8s/dev/, and feature/PROJ-123. */
-export function ensureRemote() {
+export async function ensureRemote() {
   if (existsSync(remote)) return;
-  const work = join(sandboxDir, 'seed-work');
-  mkdirSync(work, { recursive: true });
-  git(sandboxDir, 'init', '--quiet', '--bare', '-b', 'main', remote);
-  git(work, 'init', '--quiet', '-b', 'main');
-  writeFileSync(join(work, 'pom.xml'), '<project><artifactId>checkout</artifactId></project>\n');
-  mkdirSync(join(work, 'k8s', 'dev'), { recursive: true });
-  writeFileSync(
-    join(work, 'k8s', 'dev', 'deployment.yaml'),
-    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: checkout}\n',
-  );
-  git(work, 'add', '.');
-  git(work, 'commit', '--quiet', '-m', 'initial');
-  git(work, 'remote', 'add', 'origin', remote);
-  git(work, 'push', '--quiet', 'origin', 'main');
-  git(work, 'checkout', '--quiet', '-b', `feature/${issue.key}`, 'main');
-  writeFileSync(join(work, 'CHANGE.txt'), `${issue.key}: ${issue.summary}\n`);
-  git(work, 'add', '.');
-  git(work, 'commit', '--quiet', '-m', issue.key);
-  git(work, 'push', '--quiet', 'origin', `feature/${issue.key}`);
-  rmSync(work, { recursive: true, force: true });
+  mkdirSync(sandboxDir, { recursive: true });
+  const { createGitRemote } = await import(testing);
+  createGitRemote(sandboxDir, [issue.key]);
 }

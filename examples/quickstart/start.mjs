@@ -8,7 +8,7 @@ import { ensureRemote, env, here, issue, repo, sandboxDir, standinBin, testing }
 
 const { FakeDingTalk, FakeHttpServer, FakeJira, FakeSlack } = await import(testing);
 
-ensureRemote();
+await ensureRemote();
 mkdirSync(join(sandboxDir, 'standin'), { recursive: true });
 
 const jira = await new FakeJira().start(18081);

@@ -15,6 +15,7 @@ export {
   type Fault,
 } from './fakes/server.js';
 export * from './fakes/slack.js';
+export { createGitRemote } from './git-remote.js';
 export {
   createTestHost,
   type TestHost,

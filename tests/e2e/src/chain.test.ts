@@ -1,13 +1,7 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${env:…} is config syntax here
-// The whole chain across processes, as a user runs it: a Jira webhook (FakeJira) moves PROJ-123 to
-// "Ready for Development" → the built daemon (SQLite) starts the seed pipeline (checkout from a
-// local bare repo, stand-in mvn/kubectl) → DeploymentCompleted → prometheus.validate against a real
-// Prometheus scraping a tiny exporter → MetricValidated → jira.transition (passed only), jira.comment,
-// dingtalk.send, slack.post. Then the trace of the IssueTransitioned holds the whole causal chain.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  createGitRemote,
   type Exporter,
   FakeDingTalk,
   FakeJira,
@@ -44,42 +38,6 @@ interface TraceEvent {
   data: any;
 }
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-/** A bare repo with main (pom.xml, k8s/dev/deployment.yaml) and feature/<key> for each key. */
-function makeRemote(dir: string, featureKeys: string[]): string {
-  const remote = join(dir, 'remote.git');
-  const work = join(dir, 'seed-work');
-  mkdirSync(work, { recursive: true });
-  git(dir, 'init', '--quiet', '--bare', '-b', 'main', remote);
-  git(work, 'init', '--quiet', '-b', 'main');
-  writeFileSync(join(work, 'pom.xml'), '<project><artifactId>feature-app</artifactId></project>\n');
-  mkdirSync(join(work, 'k8s', 'dev'), { recursive: true });
-  writeFileSync(
-    join(work, 'k8s', 'dev', 'deployment.yaml'),
-    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: feature-app}\n',
-  );
-  git(work, 'add', '.');
-  git(work, 'commit', '--quiet', '-m', 'initial');
-  git(work, 'remote', 'add', 'origin', remote);
-  git(work, 'push', '--quiet', 'origin', 'main');
-  for (const key of featureKeys) {
-    git(work, 'checkout', '--quiet', '-b', `feature/${key}`, 'main');
-    writeFileSync(join(work, `${key}.txt`), `${key}\n`);
-    git(work, 'add', '.');
-    git(work, 'commit', '--quiet', '-m', key);
-    git(work, 'push', '--quiet', 'origin', `feature/${key}`);
-  }
-  rmSync(work, { recursive: true, force: true });
-  return remote;
-}
-
 const exposition = (value: number) => `# TYPE ${METRIC} gauge\n${METRIC} ${value}\n`;
 
 describe.skipIf(prometheusSkipReason())('the whole chain across processes', () => {
@@ -99,7 +57,7 @@ describe.skipIf(prometheusSkipReason())('the whole chain across processes', () =
     prometheus = await startPrometheus({ scrapeTargets: [exporter.target] });
     await prometheus.waitForSeries(METRIC);
     dir = tempDir('sy-chain-');
-    remote = makeRemote(dir, ['PROJ-123', 'PROJ-124']);
+    remote = createGitRemote(dir, ['PROJ-123', 'PROJ-124']);
     const standin = join(dir, 'standin');
     mkdirSync(standin);
     const config = writeConfig(

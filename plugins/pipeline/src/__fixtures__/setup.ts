@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import {
   type Transport,
 } from '@switchyard/core';
 import jira from '@switchyard/plugin-jira';
-import { createTestHost, FakeJira, type TestHost } from '@switchyard/testing';
+import { createGitRemote, createTestHost, FakeJira, type TestHost } from '@switchyard/testing';
 import pipeline from '../index.js';
 
 // Test world: a bare Git repository standing in for the remote, stand-in `mvn` and `kubectl` on
@@ -47,40 +46,9 @@ export interface World {
   close(): Promise<void>;
 }
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
 /** A bare repo with main (pom.xml, k8s/dev/deployment.yaml) and feature/<key> for each key. */
 export function makeRemote(dir: string, featureKeys: string[] = ['PROJ-1']): string {
-  const remote = join(dir, 'remote.git');
-  const work = join(dir, 'seed-work');
-  mkdirSync(work, { recursive: true });
-  git(dir, 'init', '--quiet', '--bare', '-b', 'main', remote);
-  git(work, 'init', '--quiet', '-b', 'main');
-  writeFileSync(join(work, 'pom.xml'), '<project><artifactId>feature-app</artifactId></project>\n');
-  mkdirSync(join(work, 'k8s', 'dev'), { recursive: true });
-  writeFileSync(
-    join(work, 'k8s', 'dev', 'deployment.yaml'),
-    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: feature-app}\n',
-  );
-  git(work, 'add', '.');
-  git(work, 'commit', '--quiet', '-m', 'initial');
-  git(work, 'remote', 'add', 'origin', remote);
-  git(work, 'push', '--quiet', 'origin', 'main');
-  for (const key of featureKeys) {
-    git(work, 'checkout', '--quiet', '-b', `feature/${key}`, 'main');
-    writeFileSync(join(work, `${key}.txt`), `${key}\n`);
-    git(work, 'add', '.');
-    git(work, 'commit', '--quiet', '-m', key);
-    git(work, 'push', '--quiet', 'origin', `feature/${key}`);
-  }
-  rmSync(work, { recursive: true, force: true });
-  return remote;
+  return createGitRemote(dir, featureKeys);
 }
 
 export async function createWorld(featureKeys?: string[]): Promise<World> {
