@@ -21,9 +21,23 @@ export const SlackErrorCodes = {
   // flow control and threads
   THREAD_PENDING: 'SY_SLACK_THREAD_PENDING',
   STORE_CONTENDED: 'SY_SLACK_STORE_CONTENDED',
+  // requests from Slack (interactions, slash commands)
+  REQUEST_UNSIGNED: 'SY_SLACK_REQUEST_UNSIGNED',
+  REQUEST_SIGNATURE: 'SY_SLACK_REQUEST_SIGNATURE',
+  REQUEST_REPLAYED: 'SY_SLACK_REQUEST_REPLAYED',
+  REQUEST_INVALID: 'SY_SLACK_REQUEST_INVALID',
+  REQUEST_NOT_RECORDED: 'SY_SLACK_REQUEST_NOT_RECORDED',
 } as const;
 
 export type SlackErrorCode = (typeof SlackErrorCodes)[keyof typeof SlackErrorCodes];
+
+/**
+ * The answer to a request from Slack that is refused: JSON `{ error, code }` like every other route
+ * of the runner, so scripts and logs read refusals the same way whichever plugin answered.
+ */
+export function refusal(status: number, code: SlackErrorCode, error: string) {
+  return { status, body: { error, code } };
+}
 
 export function permanent(code: SlackErrorCode, message: string, details?: Record<string, unknown>) {
   return new PermanentError(code, message, details ? { details } : {});

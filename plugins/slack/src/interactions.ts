@@ -1,6 +1,6 @@
 import type { PluginContext, SwitchyardEvent, WebhookRequest, WebhookResponse } from '@switchyard/core';
 import { type Block, escapeMrkdwn } from './blocks.js';
-import { permanent, retryable, SlackErrorCodes } from './errors.js';
+import { permanent, refusal, retryable, SlackErrorCodes } from './errors.js';
 import type { ApprovalGivenData } from './events.js';
 import type { Sender } from './sender.js';
 
@@ -107,7 +107,7 @@ function parseButtonValue(raw: unknown): ButtonValue | undefined {
   }
 }
 
-const text = (status: number, body: string): WebhookResponse => ({ status, body });
+const invalid = (error: string): WebhookResponse => refusal(400, SlackErrorCodes.REQUEST_INVALID, error);
 
 interface BlockActionsPayload {
   type?: string;
@@ -126,23 +126,23 @@ export async function handleInteraction(
 ): Promise<WebhookResponse> {
   const form = new URLSearchParams(request.rawBody.toString('utf8'));
   const raw = form.get('payload');
-  if (raw === null) return text(400, 'the form field "payload" is missing (Slack sends payload=<JSON>)');
+  if (raw === null) return invalid('the form field "payload" is missing (Slack sends payload=<JSON>)');
   let payload: BlockActionsPayload;
   try {
     payload = JSON.parse(raw) as BlockActionsPayload;
   } catch {
-    return text(400, 'the form field "payload" is not JSON');
+    return invalid('the form field "payload" is not JSON');
   }
-  if (typeof payload !== 'object' || payload === null) return text(400, 'the payload is not a JSON object');
+  if (typeof payload !== 'object' || payload === null) return invalid('the payload is not a JSON object');
   if (payload.type !== 'block_actions') return { status: 200 }; // view submissions etc.: not ours
   const action = payload.actions?.find(
     (a) => a.action_id === APPROVE_ACTION || a.action_id === REJECT_ACTION,
   );
   if (!action) return { status: 200 };
   const value = parseButtonValue(action.value);
-  if (!value) return text(400, 'the button value is not one slack.ask wrote');
+  if (!value) return invalid('the button value is not one slack.ask wrote');
   const userId = payload.user?.id;
-  if (!userId) return text(400, 'the payload has no user.id');
+  if (!userId) return invalid('the payload has no user.id');
   const name = payload.user?.name ?? payload.user?.username;
   const channel = payload.container?.channel_id ?? payload.channel?.id;
   const messageTs = payload.container?.message_ts ?? payload.message?.ts;
@@ -192,7 +192,7 @@ export async function handleInteraction(
     // Give the click back, so Slack's retry or the next click can record it.
     await ctx.store.delete(key).catch(() => undefined);
     ctx.logger.error({ askId: value.a, err: (error as Error).message }, 'could not record an approval');
-    return text(500, 'could not record the decision; click again');
+    return refusal(500, SlackErrorCodes.REQUEST_NOT_RECORDED, 'could not record the decision; click again');
   }
   return { status: 200 };
 }

@@ -9,7 +9,7 @@ import {
 } from '@switchyard/core';
 import { isFailure, linkerFrom, renderEvent } from './blocks.js';
 import { handleCommand } from './commands.js';
-import { permanent, SlackErrorCodes } from './errors.js';
+import { permanent, refusal, SlackErrorCodes } from './errors.js';
 import { ApprovalGiven, type ApprovalGivenData } from './events.js';
 import {
   type AskRecord,
@@ -67,10 +67,11 @@ const slack = definePlugin({
     /** Checks signature, timestamp and replay; undefined when the request may go on. */
     async function reject(request: WebhookRequest): Promise<WebhookResponse | undefined> {
       if (!options.signingSecret) {
-        return {
-          status: 403,
-          body: "Slack requests are refused: set plugins.slack.options.signingSecret to the app's Signing Secret",
-        };
+        return refusal(
+          403,
+          SlackErrorCodes.REQUEST_UNSIGNED,
+          "Slack requests are refused: set plugins.slack.options.signingSecret to the app's Signing Secret",
+        );
       }
       const verdict = verifySlackRequest(
         options.signingSecret,
@@ -80,11 +81,15 @@ const slack = definePlugin({
       );
       if (!verdict.ok) {
         ctx.logger.warn({ path: request.path, reason: verdict.reason }, 'refused a Slack request');
-        return { status: verdict.status, body: verdict.reason };
+        return refusal(verdict.status, SlackErrorCodes.REQUEST_SIGNATURE, verdict.reason);
       }
       if (!(await replay.claim(verdict.signature))) {
         ctx.logger.warn({ path: request.path }, 'refused a replayed Slack request');
-        return { status: 401, body: 'this exact request was already received (replayed signature)' };
+        return refusal(
+          401,
+          SlackErrorCodes.REQUEST_REPLAYED,
+          'this exact request was already received (replayed signature)',
+        );
       }
       return undefined;
     }

@@ -45,12 +45,18 @@ describe('request signatures', () => {
       signingSecret: SIGNING_SECRET,
       signature: null,
     });
-    expect([missing.status, missing.text]).toEqual([401, expect.stringMatching(/missing X-Slack-Signature/)]);
+    expect([missing.status, missing.json]).toEqual([
+      401,
+      { code: 'SY_SLACK_REQUEST_SIGNATURE', error: expect.stringMatching(/missing X-Slack-Signature/) },
+    ]);
 
     const wrongSecret = await r.fake.sendInteraction(interactions(), payload, {
       signingSecret: 'not-the-secret',
     });
-    expect([wrongSecret.status, wrongSecret.text]).toEqual([401, expect.stringMatching(/does not match/)]);
+    expect([wrongSecret.status, wrongSecret.json]).toEqual([
+      401,
+      { code: 'SY_SLACK_REQUEST_SIGNATURE', error: expect.stringMatching(/does not match/) },
+    ]);
     const garbage = await r.fake.sendInteraction(interactions(), payload, {
       signingSecret: SIGNING_SECRET,
       signature: 'v0=00',
@@ -61,7 +67,10 @@ describe('request signatures', () => {
       signingSecret: SIGNING_SECRET,
       timestamp: now - 5 * 60 - 1,
     });
-    expect([stale.status, stale.text]).toEqual([401, expect.stringMatching(/more than 5 minutes/)]);
+    expect([stale.status, stale.json]).toEqual([
+      401,
+      { code: 'SY_SLACK_REQUEST_SIGNATURE', error: expect.stringMatching(/more than 5 minutes/) },
+    ]);
     const future = await r.fake.sendInteraction(interactions(), payload, {
       signingSecret: SIGNING_SECRET,
       timestamp: now + 5 * 60 + 1,
@@ -79,7 +88,10 @@ describe('request signatures', () => {
     const first = await r.fake.sendCommand(commands(), { text: 'help' }, { signingSecret: SIGNING_SECRET });
     expect(first.status).toBe(200);
     const replay = await r.fake.resend(first);
-    expect([replay.status, replay.text]).toEqual([401, expect.stringMatching(/replayed/)]);
+    expect([replay.status, replay.json]).toEqual([
+      401,
+      { code: 'SY_SLACK_REQUEST_REPLAYED', error: expect.stringMatching(/replayed/) },
+    ]);
     // A signature within the 4-minute-old window is still remembered.
     await r.host.advance(4 * 60_000);
     expect((await r.fake.resend(first)).status).toBe(401);
@@ -95,7 +107,10 @@ describe('request signatures', () => {
       { text: 'status PROJ-1' },
       { signingSecret: 'anything' },
     );
-    expect([res.status, res.text]).toEqual([403, expect.stringMatching(/signingSecret/)]);
+    expect([res.status, res.json]).toEqual([
+      403,
+      { code: 'SY_SLACK_REQUEST_UNSIGNED', error: expect.stringMatching(/signingSecret/) },
+    ]);
     await expect(r.host.invoke('slack.ask', { text: 'ok?' })).rejects.toMatchObject({
       code: 'SY_SLACK_CONFIG',
     });
@@ -191,7 +206,10 @@ describe('slack.ask', () => {
       },
       { signingSecret: SIGNING_SECRET },
     );
-    expect([bad.status, bad.text]).toEqual([400, expect.stringMatching(/button value/)]);
+    expect([bad.status, bad.json]).toEqual([
+      400,
+      { code: 'SY_SLACK_REQUEST_INVALID', error: expect.stringMatching(/button value/) },
+    ]);
     const other = await r.fake.sendInteraction(
       interactions(),
       { type: 'view_closed' },
