@@ -154,6 +154,19 @@ describe('loadConfig', () => {
       '- a\n- b\n',
       ['c?.yaml:1:1: the config must be a mapping (key: value lines) [SY_CONFIG_INVALID]'],
     ],
+    [
+      'root is binary',
+      '!!binary aGVsbG8=\n',
+      ['c?.yaml:1:10: the config must be a mapping (key: value lines) [SY_CONFIG_INVALID]'],
+    ],
+    [
+      'a list or mapping as a key',
+      'server: { port: 8080 }\n? [a, b]\n: 1\nplugins:\n  ? { x: 1 }\n  : {}\n',
+      [
+        'c?.yaml:2:3: a key must be plain text, not a list or a mapping; quote it if it is meant as text [SY_CONFIG_SYNTAX]',
+        'c?.yaml:5:5: a key must be plain text, not a list or a mapping; quote it if it is meant as text [SY_CONFIG_SYNTAX]',
+      ],
+    ],
   ];
 
   it.each(cases.slice(1))('rejects %s', (_name, text, expected, env) => {

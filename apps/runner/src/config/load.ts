@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { Secrets } from '@switchyard/core';
-import { LineCounter, parseDocument } from 'yaml';
+import { isCollection, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem, RunnerErrorCodes } from '../errors.js';
 import { type ConfigPath, createLocator, type Locator } from './errors.js';
@@ -78,7 +78,13 @@ function parseFile(configPath: string, options: LoadConfigOptions): Parsed {
   }
   const masked = maskRefs(text);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(masked.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': yaml's own warnings (e.g. collection keys) go to stderr; we report them below.
+  const doc = parseDocument(masked.text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: 'error',
+  });
   const locator = createLocator(file, doc, lineCounter);
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -96,6 +102,23 @@ function parseFile(configPath: string, options: LoadConfigOptions): Parsed {
       }),
     );
   }
+  // A list or mapping used as a key would be stringified ("[ a, b ]") and then reported as an unknown
+  // key that nobody wrote; say what is wrong where it is.
+  const keyProblems: ConfigProblem[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) {
+        keyProblems.push({
+          file,
+          ...locator.offset(pair.key.range?.[0] ?? 0),
+          path: '',
+          code: RunnerErrorCodes.CONFIG_SYNTAX,
+          message: 'a key must be plain text, not a list or a mapping; quote it if it is meant as text',
+        });
+      }
+    },
+  });
+  if (keyProblems.length > 0) throw new ConfigError(keyProblems);
   const secrets = options.secrets ?? new Secrets();
   const dir = dirname(path);
   const resolver = createRefResolver({ refs: masked.refs, env: options.env ?? process.env, dir, secrets });
@@ -250,7 +273,8 @@ export function collectConfig(
 ): { loaded: LoadedConfig; problems: ConfigProblem[] } {
   const parsed = parseFile(configPath, options);
   const problems: ConfigProblem[] = [];
-  if (typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
+  // ArrayBuffer.isView: a document tagged `!!binary` parses to a Uint8Array, an object too.
+  if (typeof parsed.value !== 'object' || Array.isArray(parsed.value) || ArrayBuffer.isView(parsed.value)) {
     throw new ConfigError([
       parsed.locator.problem(
         [],
