@@ -141,7 +141,7 @@ export function buildProgram(): Command {
     .description('recent runs, newest first')
     .option('-p, --pipeline <name>', 'only this pipeline')
     .option('-i, --issue <key>', 'only runs for this issue')
-    .option('-n, --limit <n>', 'how many', parseLimit)
+    .option('-n, --limit <n>', 'how many (the plugin answers at most 500; default 20)', parseRunLimit)
     .action(async (opts: { pipeline?: string; issue?: string; limit?: number }, cmd: Command) => {
       const { pipelineRuns } = await import('./commands/pipeline.js');
       await pipelineRuns(globals(cmd), opts);
@@ -208,6 +208,14 @@ function parseLimit(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1000)
     throw new InvalidArgumentError('expected a number from 1 to 1000');
+  return n;
+}
+
+/** `pipeline runs -n`: the pipeline plugin's GET /runs takes 1 to 500. */
+function parseRunLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 500)
+    throw new InvalidArgumentError('expected a number from 1 to 500');
   return n;
 }
 
