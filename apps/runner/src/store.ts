@@ -1,9 +1,16 @@
 // Opens the transport `store:` names. SQLite and NATS are imported only when chosen, so a daemon on
 // the memory store (tests) or on SQLite never loads the NATS client.
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { type Clock, type Logger, MemoryTransport, type Transport } from '@switchyard/core';
-import type { StoreConfig } from './config/schema.js';
+import {
+  type Clock,
+  isSwitchyardError,
+  type Logger,
+  MemoryTransport,
+  type Transport,
+} from '@switchyard/core';
+import type { NatsStoreConfig, StoreConfig } from './config/schema.js';
 import { RunnerError, RunnerErrorCodes } from './errors.js';
 
 type TransportClass = new (options: Record<string, unknown>) => Transport;
@@ -78,28 +85,83 @@ export async function openStore(
     });
   } else {
     const Nats = await importTransport('@switchyard/transport-nats', 'NatsTransport', 'nats');
-    transport = new Nats({
-      servers: store.servers,
-      logger: options.logger.child({ component: 'store' }),
-      ...(store.stream ? { stream: store.stream } : {}),
-      ...(store.credentials ? { credentials: resolve(options.dir, store.credentials) } : {}),
-    });
+    transport = new Nats(natsOptions(store, options));
   }
   try {
     await transport.open();
   } catch (error) {
     throw new RunnerError(
       RunnerErrorCodes.RUNNER_STORE,
-      `cannot open the ${store.kind} store: ${(error as Error).message}`,
+      // The transport's own code (SY_NATS_CONNECT, SY_SQLITE_…) points at its documented fix.
+      `cannot open the ${store.kind} store: ${(error as Error).message}${
+        isSwitchyardError(error) ? ` (${error.code})` : ''
+      }`,
       { cause: error },
     );
   }
   return transport;
 }
 
-/** A one-line description for logs and `check`. */
+/** NatsTransport's options from `store:`; a `.creds` path is resolved against the config file. */
+export function natsOptions(
+  store: NatsStoreConfig,
+  options: { dir: string; logger?: Logger; clock?: Clock },
+): Record<string, unknown> {
+  return {
+    servers: store.servers,
+    name: store.name ?? `${hostname()}:${process.pid}`,
+    ...(options.logger ? { logger: options.logger.child({ component: 'store' }) } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(store.stream !== undefined ? { stream: store.stream } : {}),
+    ...(store.subjectPrefix !== undefined ? { subjectPrefix: store.subjectPrefix } : {}),
+    ...(store.replicas !== undefined ? { replicas: store.replicas } : {}),
+    ...(store.ackWait !== undefined ? { ackWaitMs: store.ackWait } : {}),
+    ...(store.duplicateWindow !== undefined ? { duplicateWindowMs: store.duplicateWindow } : {}),
+    ...(store.maxAge !== undefined ? { maxAgeMs: store.maxAge } : {}),
+    ...(store.maxAckPending !== undefined ? { maxAckPending: store.maxAckPending } : {}),
+    ...(store.credentials !== undefined
+      ? { credentials: natsCredentials(store.credentials, options.dir) }
+      : {}),
+  };
+}
+
+function natsCredentials(
+  credentials: NonNullable<NatsStoreConfig['credentials']>,
+  dir: string,
+): { credsFile: string } | { token: string } | { user: string; pass: string } {
+  if (typeof credentials === 'string') {
+    const credsFile = resolve(dir, credentials);
+    try {
+      accessSync(credsFile, constants.R_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new RunnerError(
+        RunnerErrorCodes.RUNNER_STORE,
+        `cannot read the NATS credentials file ${credsFile} named by store.credentials (${
+          code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : code
+        }); paths are relative to the config file`,
+      );
+    }
+    return { credsFile };
+  }
+  if (credentials.token !== undefined) return { token: credentials.token };
+  // The schema guarantees both halves when there is no token.
+  return { user: credentials.user!, pass: credentials.password! };
+}
+
+/** A one-line description for logs and `check`; never shows credentials. */
 export function describeStore(store: StoreConfig, dir: string): string {
   if (store.kind === 'sqlite') return `sqlite ${resolve(dir, store.path)}`;
-  if (store.kind === 'nats') return `nats ${[store.servers].flat().join(',')}`;
+  if (store.kind === 'nats') {
+    const servers = [store.servers].flat().map(withoutUserinfo).join(',');
+    return `nats ${servers} stream ${store.stream ?? 'SWITCHYARD_EVENTS'}${
+      store.replicas !== undefined ? ` replicas ${store.replicas}` : ''
+    }`;
+  }
   return 'memory (nothing survives a restart)';
+}
+
+/** `nats://user:pass@host` → `nats://***@host`; also `user:pass@host` without a scheme. */
+function withoutUserinfo(server: string): string {
+  return server.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^@/\s]*@/i, '$1***@');
 }

@@ -76,13 +76,98 @@ const sqliteStore = z.strictObject({
   maxSize: bytes.optional(),
 });
 const memoryStore = z.strictObject({ kind: z.literal('memory') });
-const natsStore = z.strictObject({
-  kind: z.literal('nats'),
-  servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  stream: z.string().min(1).optional(),
-  /** Path to a NATS .creds file, relative to the config file. */
-  credentials: z.string().min(1).optional(),
-});
+/** What JetStream accepts in a stream name and in every stream/bucket name derived from it. */
+const NATS_STREAM = /^[A-Za-z0-9_-]{1,200}$/;
+/** Dot-separated subject tokens, no wildcards. */
+const NATS_SUBJECT = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/** JetStream's own default duplicate window, which the transport also uses. */
+export const DEFAULT_NATS_DUPLICATE_WINDOW = 120_000;
+
+/**
+ * NATS authentication: a path to a `.creds` file (JWT + NKey seed; relative to the config file), a
+ * token, or a user and password. Secrets come from `${env:…}`/`${file:…}`, so they are masked.
+ * One object schema with optional keys (not a union of two objects) so a misspelt key is reported
+ * as an unknown key at its own line, and a half-given pair names the missing half.
+ */
+const natsCredentials = z.union([
+  z.string().min(1, 'expected the path of a .creds file'),
+  z
+    .strictObject({
+      token: z.string().min(1).optional(),
+      user: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+    })
+    .superRefine((c, ctx) => {
+      const userPass = c.user !== undefined || c.password !== undefined;
+      if (c.token !== undefined && userPass) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'give either { token } or { user, password }, not both',
+        });
+      } else if (c.token === undefined && !userPass) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected the path of a .creds file, { token: … } or { user: …, password: … }',
+        });
+      } else if (userPass && c.user === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['user'], message: 'required with password' });
+      } else if (userPass && c.password === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['password'],
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: config syntax shown to the user
+          message: 'required with user (e.g. password: ${env:NATS_PASSWORD})',
+        });
+      }
+    }),
+]);
+
+const natsStore = z
+  .strictObject({
+    kind: z.literal('nats'),
+    /** One URL or a list (nats://host:4222); the client also learns the cluster's other nodes. */
+    servers: z.union([
+      z.string().min(1, 'expected a NATS URL like nats://127.0.0.1:4222'),
+      z.array(z.string().min(1)).min(1, 'list at least one NATS URL (nats://host:4222)'),
+    ]),
+    /** Events stream; every other stream and bucket name derives from it. */
+    stream: z.string().regex(NATS_STREAM, 'a stream name is 1-200 letters, digits, "_" or "-"').optional(),
+    /** First subject token(s) (default switchyard for the default stream, else the stream name). */
+    subjectPrefix: z
+      .string()
+      .regex(NATS_SUBJECT, 'a subject prefix is dot-separated tokens of letters, digits, "_" and "-"')
+      .optional(),
+    /** Connection name shown by the server (default <host name>:<pid>). */
+    name: z.string().min(1).optional(),
+    /** Replicas of streams and buckets when they are created (3 on a 3-node cluster). */
+    replicas: z.number().int().min(1, 'replicas is 1-5').max(5, 'replicas is 1-5').optional(),
+    /** Redelivery to another runner after this long without an ack (a running handler extends it). */
+    ackWait: duration
+      .pipe(
+        z.number().min(1000, 'ackWait must be at least 1s (a running handler extends it every ackWait/3)'),
+      )
+      .optional(),
+    /** How long JetStream remembers a delivery key / event id to drop a repeated ingest. */
+    duplicateWindow: duration.pipe(z.number().min(1000, 'duplicateWindow must be at least 1s')).optional(),
+    /** Age after which events, index entries, delivery and idempotency records go; 0 keeps them. */
+    maxAge: duration.optional(),
+    /** Unacknowledged messages per subscription across all runners. */
+    maxAckPending: z.number().int().positive('maxAckPending must be at least 1').optional(),
+    credentials: natsCredentials.optional(),
+  })
+  .superRefine((store, ctx) => {
+    // JetStream refuses a stream whose duplicate window is longer than its max age.
+    const window = store.duplicateWindow ?? DEFAULT_NATS_DUPLICATE_WINDOW;
+    if (store.maxAge !== undefined && store.maxAge > 0 && window > store.maxAge) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [store.duplicateWindow !== undefined ? 'duplicateWindow' : 'maxAge'],
+        message: `maxAge (${store.maxAge} ms) must be at least the duplicate window (${window} ms${
+          store.duplicateWindow === undefined ? ', the default' : ''
+        }); raise maxAge or lower duplicateWindow`,
+      });
+    }
+  });
 export const STORE_KINDS = ['sqlite', 'memory', 'nats'] as const;
 export const storeSchema = z.discriminatedUnion('kind', [sqliteStore, memoryStore, natsStore], {
   error: () => `expected one of ${STORE_KINDS.join(', ')}`,
@@ -128,6 +213,7 @@ export const configSchema = z.strictObject({
 export type SwitchyardConfig = z.output<typeof configSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
+export type NatsStoreConfig = z.output<typeof natsStore>;
 export type RuleConfig = z.output<typeof ruleSchema>;
 
 /** The object schema at a config path (for did-you-mean on unknown keys). */
