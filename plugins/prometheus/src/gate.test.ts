@@ -8,6 +8,7 @@ import { explain, formatValue } from './reason.js';
 const sample = (value: number, labels: Record<string, string> = {}): QuerySample => ({
   time: 0,
   value,
+  raw: formatValue(value),
   labels,
 });
 const params = (over: Partial<GateParams> = {}): GateParams => ({
@@ -86,6 +87,34 @@ describe('verdict and reason', () => {
     expect(explain('error ratio', p, result)).toBe(
       'error ratio 0.5 > 0.01 (must be < 0.01) in 1 of 2 measurements; no data (the query returned no series) in 1 of 2 measurements, counted as failed (onNoData: fail); failureLimit 1; stopped after 2 of 3 planned measurements',
     );
+  });
+
+  it('keeps the Prometheus spelling of the value that decided: +Inf stays "+Inf"', () => {
+    const p = params({ series: 'all', expectedValue: 1 });
+    const exact = (value: number, raw: string): QuerySample => ({
+      time: 0,
+      value,
+      raw,
+      labels: { pod: raw },
+    });
+    const m = judge([exact(0.1, '0.1'), exact(Number.POSITIVE_INFINITY, '+Inf'), exact(0.25, '2.5e-01')], p);
+    expect(m).toMatchObject({ outcome: 'failed', value: Number.POSITIVE_INFINITY, raw: '+Inf' });
+    const result = verdictOf([m], p);
+    expect(result).toMatchObject({ actualValue: Number.POSITIVE_INFINITY, actualRaw: '+Inf' });
+    expect(explain('latency', p, result)).toBe('latency +Inf > 1 (must be < 1) on {pod="+Inf"}');
+
+    const best = judge([exact(Number.NEGATIVE_INFINITY, '-Inf'), exact(0.25, '2.5e-01')], {
+      ...p,
+      series: 'any',
+    });
+    expect(best).toMatchObject({ outcome: 'passed', value: Number.NEGATIVE_INFINITY, raw: '-Inf' });
+    const worst = judge([exact(0.5, '0.5'), exact(0.25, '2.5e-01')], p);
+    expect(worst).toMatchObject({ outcome: 'passed', value: 0.5, raw: '0.5' });
+    expect(verdictOf([judge([exact(Number.NaN, 'NaN')], p)], p)).toMatchObject({
+      verdict: 'inconclusive',
+      actualValue: null,
+      actualRaw: null,
+    });
   });
 
   it('formats values a person can read', () => {

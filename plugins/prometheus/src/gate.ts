@@ -21,6 +21,8 @@ export interface Measurement {
   failing: QuerySample[];
   /** The value that stands for this measurement: the worst series for "all", the best for "any". */
   value: number | null;
+  /** That value as Prometheus wrote it ("+Inf", "0.032"…); null when value is. */
+  raw: string | null;
 }
 
 export type Verdict = 'passed' | 'failed' | 'inconclusive';
@@ -35,6 +37,8 @@ export interface GateResult {
   passed: number;
   /** The value reported as actualValue: from the last failed measurement when the gate failed, else the last one. */
   actualValue: number | null;
+  /** actualValue as Prometheus wrote it; null when actualValue is. */
+  actualRaw: string | null;
 }
 
 export type GateParams = Pick<
@@ -85,14 +89,15 @@ export function judge(samples: QuerySample[], params: GateParams, index = 1): Me
         : outcome;
   const make = (
     outcome: MeasurementOutcome,
-    value: number | null,
+    decisive: QuerySample | null,
     failing: QuerySample[] = [],
   ): Measurement => ({
     ...base,
     outcome,
     counts: counted(outcome),
     failing,
-    value,
+    value: decisive?.value ?? null,
+    raw: decisive?.raw ?? null,
   });
 
   if (params.series === 'one' && samples.length > 1) return make('ambiguous', null);
@@ -109,12 +114,11 @@ export function judge(samples: QuerySample[], params: GateParams, index = 1): Me
   return make('passed', pick(withData, operator, 'worst'));
 }
 
-/** The worst (closest to failing or furthest past it) or best value for the operator. */
-function pick(samples: QuerySample[], operator: ComparisonOperator, which: 'worst' | 'best'): number {
-  const values = samples.map((s) => s.value);
+/** The sample with the worst (closest to failing or furthest past it) or best value for the operator. */
+function pick(samples: QuerySample[], operator: ComparisonOperator, which: 'worst' | 'best'): QuerySample {
+  if (operator === '==' || operator === '!=') return samples[0]!;
   const high = (which === 'worst') === (operator === '<' || operator === '<=');
-  if (operator === '==' || operator === '!=') return values[0]!;
-  return high ? Math.max(...values) : Math.min(...values);
+  return samples.reduce((kept, s) => ((high ? s.value > kept.value : s.value < kept.value) ? s : kept));
 }
 
 /** Tallies measurements into a verdict: failed when more than failureLimit failed, else inconclusive if any was. */
@@ -137,6 +141,7 @@ export function verdictOf(
     inconclusive,
     passed,
     actualValue: decisive?.value ?? null,
+    actualRaw: decisive?.raw ?? null,
   };
 }
 

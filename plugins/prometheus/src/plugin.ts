@@ -59,9 +59,10 @@ export const prometheusPlugin = definePlugin({
             client,
             clock: ctx.clock,
             signal: action.signal,
+            // value as Prometheus wrote it: JSON logs would turn ±Infinity into null, like no data.
             onMeasurement: (m) =>
               action.logger.debug(
-                { check, measurement: m.index, of: params.count, outcome: m.outcome, value: m.value },
+                { check, measurement: m.index, of: params.count, outcome: m.outcome, value: m.raw },
                 'prometheus measurement',
               ),
           });

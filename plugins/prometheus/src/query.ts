@@ -17,6 +17,8 @@ export interface QuerySample {
   time: number;
   /** NaN means "no data"; ±Infinity are real values. */
   value: number;
+  /** The value exactly as Prometheus wrote it: "0.032", "1e-05", "+Inf", "-Inf", "NaN". */
+  raw: string;
   labels: Record<string, string>;
 }
 
@@ -152,7 +154,7 @@ export class PrometheusClient {
         const [time, value] = result as [number, string];
         return {
           resultType,
-          samples: [{ time: toMs(time), value: parseSampleValue(value), labels: {} }],
+          samples: [{ time: toMs(time), value: parseSampleValue(value), raw: value, labels: {} }],
           warnings,
         };
       }
@@ -161,6 +163,7 @@ export class PrometheusClient {
           (series) => ({
             time: toMs(series.value[0]),
             value: parseSampleValue(series.value[1]),
+            raw: series.value[1],
             labels: { ...series.metric },
           }),
         );

@@ -169,6 +169,12 @@ describe.skipIf(skip)('prometheus.validate on a real Prometheus', () => {
       expectedValue: 1,
     });
     expect(negative).toMatchObject({ verdict: 'passed', reason: 'latency -Inf < 1' });
+    const emitted = host.emitted('MetricValidated').map((e) => (e.data as MetricValidatedData).reason);
+    expect(emitted).toEqual(expect.arrayContaining(['latency +Inf > 1 (must be < 1)', 'latency -Inf < 1']));
+    // The measurement log says what Prometheus said, not null (JSON's spelling of ±Infinity).
+    const measured = host.logs.filter((l) => l.msg === 'prometheus measurement');
+    expect(measured.filter((l) => l.check === 'latency').map((l) => l.value)).toEqual(['+Inf', '-Inf']);
+    expect(measured.find((l) => l.check === 'sy_nan_ratio')?.value).toBeNull();
   });
 
   it('judges several series by the series rule: one is inconclusive, all needs every series, any needs one', async () => {
