@@ -48,6 +48,19 @@ describe('default messages', () => {
     expect(m.markdown).toContain('- 期望: < 0.01');
     expect(m.markdown).toContain('checkout / production');
     expect(m.url).toBeUndefined();
+    const inf = renderEvent(
+      ev('MetricValidated', {
+        check: 'latency',
+        operator: '<',
+        expectedValue: 1,
+        actualValue: Number.MAX_VALUE,
+        actualRaw: '+Inf',
+        verdict: 'failed',
+        passed: false,
+      }),
+      'zh-CN',
+    );
+    expect(inf.markdown).toContain('- 实际值: **+Inf**');
   });
 
   it('PipelineCompleted and AlertFired from their type and data, fields optional', () => {

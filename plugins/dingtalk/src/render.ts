@@ -151,7 +151,13 @@ const layouts: Record<string, (d: Record<string, unknown>, w: Words, e: Switchya
     const known = verdict === 'passed' || verdict === 'failed' || verdict === 'inconclusive';
     const v = known ? verdict : d.passed === true ? 'passed' : 'failed';
     const icon = v === 'passed' ? '✅' : v === 'failed' ? '❌' : '⚠️';
-    const actual = typeof d.actualValue === 'number' ? formatNumber(d.actualValue) : w.noData;
+    // ±Inf arrives as ±Number.MAX_VALUE (JSON has no infinities); actualRaw has Prometheus' spelling.
+    const actual =
+      d.actualRaw === '+Inf' || d.actualRaw === '-Inf'
+        ? d.actualRaw
+        : typeof d.actualValue === 'number'
+          ? formatNumber(d.actualValue)
+          : w.noData;
     const expected =
       typeof d.expectedValue === 'number'
         ? `${str(d.operator) ?? ''} ${formatNumber(d.expectedValue)}`.trim()

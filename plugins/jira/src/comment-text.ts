@@ -56,7 +56,8 @@ function metricValidated(d: MetricValidatedData): Paragraph[] {
       [t('Query: '), code(d.query)],
       [
         t('Condition: actual '),
-        code(formatNumber(d.actualValue)),
+        // ±Inf arrives as ±Number.MAX_VALUE (JSON has no infinities); actualRaw has Prometheus' spelling.
+        code(d.actualRaw === '+Inf' || d.actualRaw === '-Inf' ? d.actualRaw : formatNumber(d.actualValue)),
         t(' '),
         code(d.operator),
         t(' expected '),

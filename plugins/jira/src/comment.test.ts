@@ -94,6 +94,19 @@ describe('jira.comment', () => {
     expect(text).toContain(`Switchyard event MetricValidated ${event.id}`);
   });
 
+  it('writes +Inf for an infinite actual value, not Number.MAX_VALUE', async () => {
+    h = await harness();
+    h.jira.addIssue({ key: 'PROJ-1' });
+    const { event } = await h.host.receive('MetricValidated', {
+      ...metric,
+      actualValue: Number.MAX_VALUE,
+      actualRaw: '+Inf',
+      samples: [{ time: '2026-11-26T12:00:00Z', value: Number.MAX_VALUE, raw: '+Inf', labels: {} }],
+    });
+    await h.host.invoke('jira.comment', { issue: 'PROJ-1' }, { cause: event });
+    expect(adfText(h.jira.comments('PROJ-1')[0]!.body)).toContain('Condition: actual +Inf < expected 0.01');
+  });
+
   it('explains a DeploymentCompleted cause for every issue it carries', async () => {
     h = await harness();
     h.jira.addIssue({ key: 'PROJ-1' });

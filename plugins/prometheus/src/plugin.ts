@@ -89,7 +89,10 @@ export function defaultCheckName(query: string): string {
   return flat.length > 80 ? `${flat.slice(0, 79)}…` : flat;
 }
 
-/** JSON cannot carry ±Infinity and the event schema takes finite numbers: clamp to ±Number.MAX_VALUE. */
+/**
+ * JSON cannot carry ±Infinity and the event schema takes finite numbers: clamp to ±Number.MAX_VALUE.
+ * `raw` / `actualRaw` carry Prometheus' own spelling ("+Inf") for anyone who shows the value.
+ */
 function finite(value: number | null): number | null {
   if (value === null || Number.isNaN(value)) return null;
   if (value === Number.POSITIVE_INFINITY) return Number.MAX_VALUE;
@@ -102,6 +105,7 @@ function toSamples(measurements: Measurement[]): MetricValidatedData['samples'] 
   return all.slice(0, MAX_SAMPLES).map((s) => ({
     time: new Date(s.time).toISOString(),
     value: finite(s.value),
+    raw: s.raw,
     labels: s.labels,
   }));
 }
@@ -140,6 +144,7 @@ export function metricValidated(
     operator: params.operator,
     expectedValue: params.expectedValue,
     actualValue: finite(result.actualValue),
+    ...(result.actualRaw !== null ? { actualRaw: result.actualRaw } : {}),
     verdict: result.verdict,
     passed: result.verdict === 'passed',
     samples: toSamples(result.measurements),

@@ -150,7 +150,8 @@ describe.skipIf(skip)('prometheus.validate on a real Prometheus', () => {
   it('reads "NaN" as no data and "+Inf" as a real value', async () => {
     const nan = await validate({ query: 'sy_nan_ratio', operator: '<', expectedValue: 0.01 });
     expect(nan).toMatchObject({ verdict: 'inconclusive', actualValue: null, check: 'sy_nan_ratio' });
-    expect(nan.samples[0]?.value).toBeNull();
+    expect(nan.samples[0]).toMatchObject({ value: null, raw: 'NaN' });
+    expect(nan).not.toHaveProperty('actualRaw');
     expect(nan.reason).toBe('sy_nan_ratio: no data (the value is NaN) (onNoData: inconclusive)');
 
     const inf = await validate({
@@ -162,6 +163,14 @@ describe.skipIf(skip)('prometheus.validate on a real Prometheus', () => {
     expect(inf.verdict).toBe('failed');
     expect(inf.reason).toBe('latency +Inf > 1 (must be < 1)');
     expect(inf.actualValue).toBe(Number.MAX_VALUE);
+    expect(inf).toMatchObject({ actualRaw: '+Inf', samples: [{ value: Number.MAX_VALUE, raw: '+Inf' }] });
+    const infEvent = host.emitted('MetricValidated').find((e) => e.id === inf.eventId)!;
+    expect(infEvent.data).toMatchObject({
+      actualValue: Number.MAX_VALUE,
+      actualRaw: '+Inf',
+      samples: [{ value: Number.MAX_VALUE, raw: '+Inf' }],
+      reason: 'latency +Inf > 1 (must be < 1)',
+    });
     const negative = await validate({
       check: 'latency',
       query: '-sy_inf_latency',

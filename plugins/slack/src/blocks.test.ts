@@ -69,4 +69,23 @@ describe('default layouts', () => {
     expect(JSON.stringify(r.blocks)).toContain(':grey_question: *latency*: *inconclusive*');
     expect(JSON.stringify(r.blocks)).toContain('*Actual*\\nno data');
   });
+
+  it('MetricValidated with +Inf shows +Inf, not Number.MAX_VALUE', () => {
+    const r = renderEvent(
+      event('MetricValidated', {
+        check: 'latency',
+        query: 'q',
+        operator: '<',
+        expectedValue: 1,
+        actualValue: Number.MAX_VALUE,
+        actualRaw: '+Inf',
+        verdict: 'failed',
+        passed: false,
+        samples: [],
+        reason: 'latency +Inf > 1 (must be < 1)',
+      }),
+    );
+    expect(JSON.stringify(r.blocks)).toContain('*Actual*\\n+Inf');
+    expect(JSON.stringify(r.blocks)).not.toContain('e+308');
+  });
 });

@@ -171,6 +171,11 @@ function deploymentCompleted(
   };
 }
 
+/** MetricValidated carries ±Inf as ±Number.MAX_VALUE (JSON has no infinities) and Prometheus' spelling in actualRaw. */
+function infinity(raw: unknown): string | undefined {
+  return raw === '+Inf' || raw === '-Inf' ? raw : undefined;
+}
+
 function formatValue(v: unknown): string {
   return typeof v === 'number' ? String(v) : v === null ? 'no data' : (str(v) ?? '?');
 }
@@ -192,7 +197,7 @@ function metricValidated(event: SwitchyardEvent, d: Record<string, unknown>, lin
       reason ? section(escapeMrkdwn(reason)) : undefined,
       fields([
         ['Expected', `${escapeMrkdwn(str(d.operator) ?? '?')} ${formatValue(d.expectedValue)}`],
-        ['Actual', formatValue(d.actualValue)],
+        ['Actual', infinity(d.actualRaw) ?? formatValue(d.actualValue)],
         ['Query', str(d.query) && `\`${escapeMrkdwn(clip(str(d.query)!, 300))}\``],
         ['Samples', samples === undefined ? undefined : String(samples)],
         ['Issues', issueLinks(d.issueKeys, linker)],

@@ -44,7 +44,10 @@ export type ComparisonOperator = z.infer<typeof ComparisonOperatorSchema>;
 
 export const MetricSampleSchema = z.object({
   time: z.string(),
+  /** null for NaN (no data); ±Inf as ±Number.MAX_VALUE, since JSON has no infinities (see raw). */
   value: z.number().nullable(),
+  /** The value exactly as Prometheus wrote it: "0.032", "+Inf", "-Inf", "NaN". */
+  raw: z.string().optional(),
   labels: z.record(z.string(), z.string()),
 });
 
@@ -54,6 +57,8 @@ export const MetricValidatedSchema = z.object({
   operator: ComparisonOperatorSchema,
   expectedValue: z.number(),
   actualValue: z.number().nullable(),
+  /** actualValue exactly as Prometheus wrote it ("+Inf" where actualValue is Number.MAX_VALUE). */
+  actualRaw: z.string().optional(),
   verdict: z.enum(['passed', 'failed', 'inconclusive']),
   passed: z.boolean(),
   samples: z.array(MetricSampleSchema),
