@@ -91,6 +91,7 @@ class Robot {
       clock: ctx.clock,
       key: `limiter:${this.#id}`,
       ratePerMinute: ctx.config.ratePerMinute,
+      logger: ctx.logger,
     });
   }
 

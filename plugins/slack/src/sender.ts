@@ -43,6 +43,7 @@ export class Sender {
       store: ctx.store,
       clock: ctx.clock,
       intervalMs: options.minIntervalMs,
+      logger: ctx.logger,
     });
     this.threads = new Threads({ store: ctx.store, clock: ctx.clock });
     this.api = options.token
