@@ -1,6 +1,8 @@
 // Why a run or step was stopped: the reason given to AbortController.abort().
 
-export type AbortKind = 'step-timeout' | 'run-timeout' | 'cancel' | 'shutdown';
+// `shutdown` (this runner stops) and `lost` (this runner's lease ran out, another runner takes the
+// run over) both mean: kill the steps and write nothing more to the run.
+export type AbortKind = 'step-timeout' | 'run-timeout' | 'cancel' | 'shutdown' | 'lost';
 
 export class RunAbort extends Error {
   constructor(
@@ -16,6 +18,8 @@ export function abortOf(signal: AbortSignal): RunAbort | undefined {
   return signal.aborted && signal.reason instanceof RunAbort ? signal.reason : undefined;
 }
 
+/** The runner let go of the run (stopping, or its lease lost): nothing more is recorded. */
 export function isShutdown(signal: AbortSignal): boolean {
-  return abortOf(signal)?.kind === 'shutdown';
+  const kind = abortOf(signal)?.kind;
+  return kind === 'shutdown' || kind === 'lost';
 }

@@ -54,6 +54,14 @@ export const PipelineOptionsSchema = z
     keepWorkspaces: z.boolean().default(false),
     /** Time a step gets between SIGTERM and SIGKILL when it is cancelled or times out. */
     killGrace: duration('killGrace', 5_000),
+    /**
+     * How long a runner's hold on its runs lasts without a heartbeat (renewed every third of it).
+     * With several runners on one store, a dead runner's runs are ended and its queues taken over
+     * this long after its last heartbeat.
+     */
+    leaseTtl: duration('leaseTtl', 30_000).refine((ms) => ms >= 3_000, {
+      error: 'leaseTtl must be at least 3s (the lease is renewed every third of it)',
+    }),
   })
   .strict()
   .transform((options, ctx) => {

@@ -111,7 +111,9 @@ export function operatorRoutes(
               ? readTail(file)
               : step.status === 'skipped' || step.status === 'pending'
                 ? ''
-                : '(no log)\n',
+                : run.runner && run.runner !== manager.runnerId
+                  ? `(no log on this runner: the run ran on runner ${run.runner}, whose disk holds ${run.logDir})\n`
+                  : '(no log)\n',
           );
         }
         return {

@@ -14,18 +14,29 @@ import { abortOf, isShutdown, RunAbort } from './abort.js';
 import { formatDuration } from './duration.js';
 import { PipelineErrorCodes as Codes, type PipelineErrorCode, stepError } from './errors.js';
 import type { PipelineCompletedData } from './events.js';
+import { Leases, type Registry } from './leases.js';
 import type { PipelineDefinition, Scope, StageDefinition, StepDefinition } from './load.js';
 import type { PipelineOptions } from './options.js';
 import { runProcess, StepLog } from './process.js';
 import { runnerFor, type StepContext } from './steps/index.js';
-import type { IssueScope, RunRecord, RunStore, StageRecord, StepRecord } from './store.js';
+import {
+  type IssueScope,
+  isLeaseLost,
+  type RunRecord,
+  type RunStore,
+  type StageRecord,
+  type StepRecord,
+} from './store.js';
 import { issueFromEvent, issueKeysOf, type TriggerMatch, triggerLabel, triggerScope } from './triggers.js';
 
 // The run state machine. A run is recorded as `queued`, becomes `running` once PipelineStarted is
 // published, and ends `succeeded`, `failed` or `cancelled` with a PipelineCompleted. Runs with the
-// same key (pipeline + issue) run one at a time: later ones wait in order, or with
-// `concurrency: replace` the running one is cancelled. On shutdown the steps are killed and the
-// record is left `running`; the next start() ends such runs as failed, reason "interrupted".
+// same key (pipeline + issue) run one at a time — across every runner sharing the store, through the
+// key's slot (leases.ts): later ones wait in order, or with `concurrency: replace` the running one is
+// cancelled (on its own runner, through a request its heartbeat picks up). On shutdown the steps are
+// killed, the record is left `running` and the runner's lease is ended; whoever takes the slot over
+// (another runner at its next heartbeat, or this one at its next start) ends such runs as failed,
+// reason "interrupted", and goes on with the queue. A crashed runner's lease runs out by itself.
 
 export interface RunManagerDeps {
   pipelines: ReadonlyMap<string, PipelineDefinition>;
@@ -39,8 +50,10 @@ export interface RunManagerDeps {
 
 interface Active {
   id: string;
+  /** Aborted for a cancel, a timeout, a stop or a lost lease. */
   controller: AbortController;
-  done: Promise<void>;
+  /** Aborted only for a stop or a lost lease: `always` stages still run after a cancel or timeout. */
+  hard: AbortController;
 }
 
 interface Failure {
@@ -56,19 +69,40 @@ const ABORT_CODES: Record<RunAbort['kind'], PipelineErrorCode> = {
   'run-timeout': Codes.RUN_TIMEOUT,
   cancel: Codes.CANCELLED,
   shutdown: Codes.INTERRUPTED,
+  lost: Codes.LEASE_LOST,
 };
 
 export class RunManager {
   readonly #d: RunManagerDeps;
-  readonly #queues = new Map<string, string[]>();
+  readonly #leases: Leases;
+  /** Runs this runner executes (or ends) now, by id. */
   readonly #active = new Map<string, Active>();
-  readonly #shutdown = new AbortController();
+  /** Slot loops running here (one per slot this runner holds). */
+  readonly #drives = new Set<Promise<void>>();
+  /** Cancels asked here for a run of this runner that was not active yet. */
+  readonly #cancels = new Map<string, string>();
   /** Run ids between claiming their trigger and recording the run. */
   readonly #claiming = new Set<string>();
   #stopping = false;
+  /** Between noticing a lost lease and taking a new one: no run starts. */
+  #losing = false;
+  #cancelBeat: (() => void) | undefined;
+  #beat: Promise<void> = Promise.resolve();
+  /** Resolves once the first lease is taken (runs asked for before start() wait for it). */
+  readonly #registered: Promise<void>;
+  #onRegistered!: () => void;
 
   constructor(deps: RunManagerDeps) {
     this.#d = deps;
+    this.#leases = new Leases(deps.store.kv, deps.clock, deps.options.leaseTtl);
+    this.#registered = new Promise((resolve) => {
+      this.#onRegistered = resolve;
+    });
+  }
+
+  /** This runner's id in the shared store. */
+  get runnerId(): string {
+    return this.#leases.id;
   }
 
   /** Records a run for a matched trigger (once per trigger event) and queues it. */
@@ -82,8 +116,13 @@ export class RunManager {
       if (existing === undefined) return await this.#record(match, event, mine);
       // Claimed before: by a run that exists, by a request in flight here, or by a process that
       // died between claiming and recording (then this redelivery records the run).
-      if (this.#claiming.has(existing) || (await store.get(existing)))
+      if (this.#claiming.has(existing)) return { runId: existing, created: false };
+      const run = await store.get(existing);
+      if (run) {
+        // Recorded, but perhaps not queued (the runner failed in between): queueing is idempotent.
+        if (run.status === 'queued') await this.#enqueue(run, match.pipeline);
         return { runId: existing, created: false };
+      }
       adopted = existing;
       this.#claiming.add(adopted);
       return await this.#record(match, event, adopted);
@@ -131,7 +170,8 @@ export class RunManager {
         })),
       })),
     };
-    await store.save(run);
+    // Another runner may have adopted the same orphaned claim just now: one record wins.
+    if (!(await store.create(run))) return { runId, created: false };
     logger.info(
       { pipeline: run.pipeline, runId, issueKey, trigger: match.kind, eventId: event.id },
       `pipeline ${run.pipeline} run ${runId} queued`,
@@ -173,119 +213,304 @@ export class RunManager {
     return { runId };
   }
 
-  /** At start: ends runs a previous process left running (reason "interrupted"); restarts queued ones. */
+  /**
+   * At start: takes a lease, ends runs left `running` that no live runner holds (reason
+   * "interrupted"), queues queued runs that are in no queue, takes over the slots of runners whose
+   * lease ran out, and starts the heartbeat.
+   */
   async recover(): Promise<void> {
     const { store, logger } = this.#d;
-    const queued: RunRecord[] = [];
+    await this.#leases.register();
+    this.#onRegistered();
+    logger.info(
+      { runner: this.#leases.id, leaseTtlMs: this.#leases.ttlMs },
+      `pipeline runner ${this.#leases.id} took its lease`,
+    );
+    // Records no slot accounts for: left by a version without slots, or by a run that crashed.
     for (const run of await store.list()) {
-      if (run.pendingCompletion && run.started) {
-        await this.#publishCompletion(run, run.started).catch((error) =>
-          logger.error({ runId: run.id, err: error }, 'could not publish PipelineCompleted'),
-        );
-      }
-      if (run.status === 'queued') queued.push(run);
-      if (run.status !== 'running') continue;
+      if (run.status !== 'running' && run.status !== 'queued' && !run.pendingCompletion) continue;
       try {
-        await this.#endInterrupted(run);
+        const slot = await this.#leases.slot(run.key);
+        if (slot?.holder?.runId === run.id) continue; // its holder (or whoever takes it over) sees to it
+        if (run.pendingCompletion && run.started) await this.#publishCompletion(run, run.started);
+        if (run.status === 'running') await this.#endInterrupted(run);
+        else if (run.status === 'queued' && !slot?.queue.includes(run.id)) {
+          const pipeline = this.#d.pipelines.get(run.pipeline);
+          if (pipeline) await this.#enqueue(run, pipeline);
+          else await this.#finishUnstarted(run, 'failed', ...gone(run.pipeline));
+        }
       } catch (error) {
-        logger.error({ runId: run.id, err: error }, 'could not end an interrupted run');
+        if (!isLeaseLost(error))
+          logger.error({ runId: run.id, err: error }, 'could not recover a pipeline run');
       }
     }
-    for (const run of queued) {
-      const pipeline = this.#d.pipelines.get(run.pipeline);
-      if (pipeline) await this.#enqueue(run, pipeline);
-      else
-        await this.#finishUnstarted(
-          run,
-          'failed',
-          `pipeline "${run.pipeline}" is no longer defined`,
-          Codes.UNKNOWN_PIPELINE,
-        );
-    }
+    await this.#sweep(await this.#leases.registry(), { everySlot: true });
+    this.#scheduleBeat();
   }
 
-  /** Kills every running step and waits (bounded) for the runs to notice; records stay `running`. */
+  /**
+   * Kills every running step and waits (bounded) for the runs to notice; records stay `running`.
+   * Then ends this runner's lease, so the runs are taken over (and ended as interrupted) at once.
+   */
   async stop(deadlineMs: number): Promise<void> {
     this.#stopping = true;
-    const reason = new RunAbort('shutdown', 'the runner is stopping');
-    this.#shutdown.abort(reason);
-    const active = [...this.#active.values()];
-    for (const a of active) a.controller.abort(reason);
+    this.#cancelBeat?.();
+    this.#halt(new RunAbort('shutdown', 'the runner is stopping'));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled(active.map((a) => a.done)),
+      Promise.allSettled([...this.#drives, this.#beat]),
       new Promise((resolve) => {
         timer = setTimeout(resolve, deadlineMs);
       }),
     ]);
     clearTimeout(timer);
+    if (!this.#leases.id) return;
+    await this.#leases
+      .end()
+      .catch((error) =>
+        this.#d.logger.warn(
+          { err: error, runner: this.#leases.id },
+          `could not end the pipeline lease; its runs are taken over when it runs out (${formatDuration(this.#leases.ttlMs)})`,
+        ),
+      );
   }
 
   /** Ids of the runs executing now. */
   activeRuns(): string[] {
-    return [...this.#active.values()].map((a) => a.id);
+    return [...this.#active.keys()];
   }
 
+  /** Queues a run in its slot; runs it here at once when the slot was free. */
   async #enqueue(run: RunRecord, pipeline: PipelineDefinition): Promise<void> {
-    let queue = this.#queues.get(run.key);
-    if (!queue) {
-      queue = [];
-      this.#queues.set(run.key, queue);
-    }
-    if (pipeline.concurrency === 'replace') {
-      const dropped = queue.splice(0);
-      const active = this.#active.get(run.key);
-      if (active && !active.controller.signal.aborted) {
-        this.#d.logger.info(
-          { runId: active.id, by: run.id },
-          `cancelling run ${active.id}: replaced by run ${run.id}`,
-        );
-        active.controller.abort(new RunAbort('cancel', `replaced by run ${run.id}`));
-      }
-      queue.push(run.id);
-      for (const id of dropped) {
-        const old = await this.#d.store.get(id);
-        if (old?.status === 'queued')
-          await this.#finishUnstarted(old, 'cancelled', `replaced by run ${run.id}`, Codes.CANCELLED);
-      }
-    } else {
-      queue.push(run.id);
-    }
-    this.#kick(run.key);
-  }
-
-  #kick(key: string): void {
-    if (this.#stopping || this.#active.has(key)) return;
-    const id = this.#queues.get(key)?.shift();
-    if (id === undefined) {
-      this.#queues.delete(key);
+    const { logger } = this.#d;
+    await this.#registered;
+    const replace = pipeline.concurrency === 'replace';
+    const reason = `replaced by run ${run.id}`;
+    const result = await this.#leases.enqueue(run.key, run.id, {
+      replace,
+      drop: async (ids) => {
+        for (const id of ids) {
+          const old = await this.#d.store.get(id);
+          if (old?.status !== 'queued') continue;
+          await this.#finishUnstarted(old, 'cancelled', reason, Codes.CANCELLED).catch((error) => {
+            // Started by its holder meanwhile: it is cancelled as the holder's run instead.
+            if (!isLeaseLost(error)) throw error;
+          });
+        }
+      },
+    });
+    if (result.acquired) {
+      this.#drive(run.key, run.id, result.acquired);
       return;
     }
-    const controller = new AbortController();
-    const active: Active = { id, controller, done: Promise.resolve() };
-    this.#active.set(key, active);
-    active.done = this.#execute(id, controller)
-      .catch((error) => this.#d.logger.error({ runId: id, err: error }, `pipeline run ${id} crashed`))
-      .finally(() => {
-        this.#active.delete(key);
-        this.#kick(key);
-      });
+    const holder = result.cancel;
+    if (!holder) return;
+    logger.info(
+      { runId: holder.runId, by: run.id, runner: holder.runner },
+      `cancelling run ${holder.runId}: ${reason}`,
+    );
+    if (holder.runner === this.#leases.id) this.#cancel(holder.runId, reason);
+    else await this.#leases.requestCancel(holder.runner, holder.runId, reason);
   }
 
-  async #execute(id: string, controller: AbortController): Promise<void> {
+  /** Cancels a run of this runner now, or as soon as it becomes active. */
+  #cancel(runId: string, reason: string): void {
+    const active = this.#active.get(runId);
+    if (!active) {
+      this.#cancels.set(runId, reason);
+      return;
+    }
+    if (!active.controller.signal.aborted) active.controller.abort(new RunAbort('cancel', reason));
+  }
+
+  /**
+   * Works through a slot this runner holds (under lease `owner`): the held run, then each queued one,
+   * until the queue is empty. A slot taken under a lease since lost is left for the sweep.
+   */
+  #drive(key: string, first: string, owner: string): void {
+    const { logger } = this.#d;
+    const loop = async () => {
+      let id: string | undefined = first;
+      while (id !== undefined && !this.#stopping && !this.#losing && owner === this.#leases.id) {
+        const active: Active = { id, controller: new AbortController(), hard: new AbortController() };
+        this.#active.set(id, active);
+        const cancel = this.#cancels.get(id);
+        if (cancel !== undefined) {
+          this.#cancels.delete(id);
+          active.controller.abort(new RunAbort('cancel', cancel));
+        }
+        try {
+          await this.#process(id, active);
+        } catch (error) {
+          if (isLeaseLost(error)) {
+            logger.warn({ runId: id, err: error }, `pipeline run ${id} was taken over by another runner`);
+            return;
+          }
+          logger.error({ runId: id, err: error }, `pipeline run ${id} crashed`);
+        } finally {
+          this.#active.delete(id);
+        }
+        // Stopping or lost: the slot stays under this runner's ended lease, for a live runner to take.
+        if (this.#stopping || active.hard.signal.aborted) return;
+        const ended: string = id;
+        id = await this.#retrying(`hand pipeline slot ${key} on`, () => this.#leases.next(key, ended));
+      }
+    };
+    const done: Promise<void> = loop()
+      .catch((error) => logger.error({ err: error, key }, `pipeline slot ${key} stopped`))
+      .finally(() => this.#drives.delete(done));
+    this.#drives.add(done);
+  }
+
+  /**
+   * A store call the slot cannot go on without (reading the held run, handing the slot on), retried
+   * while the store fails and this runner's lease holds; undefined once it is stopping or lost.
+   */
+  async #retrying<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    const { clock, logger } = this.#d;
+    for (let wait = 500; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        return await fn();
+      } catch (error) {
+        logger.warn({ err: error }, `could not ${what}; retrying in ${formatDuration(wait)}`);
+        if (this.#stopping || this.#losing || this.#leases.expiresAt <= clock.now()) return undefined;
+        await clock.sleep(wait);
+      }
+    }
+  }
+
+  /** What holding a run's slot means for it: run it, end it (its runner died), or finish publishing it. */
+  async #process(id: string, active: Active): Promise<void> {
+    const run = await this.#retrying(`read pipeline run ${id}`, () => this.#d.store.get(id));
+    if (!run) return;
+    if (run.status === 'queued') return this.#execute(run, active);
+    if (run.status === 'running') return this.#endInterrupted(run);
+    if (run.pendingCompletion && run.started) await this.#publishCompletion(run, run.started);
+  }
+
+  #halt(reason: RunAbort): void {
+    for (const active of this.#active.values()) {
+      active.hard.abort(reason);
+      active.controller.abort(reason);
+    }
+  }
+
+  #scheduleBeat(): void {
+    if (this.#stopping) return;
+    this.#cancelBeat = this.#d.clock.setTimer(
+      () => {
+        this.#beat = this.#heartbeat()
+          .catch((error) => this.#d.logger.error({ err: error }, 'pipeline heartbeat failed'))
+          .finally(() => this.#scheduleBeat());
+      },
+      Math.floor(this.#leases.ttlMs / 3),
+    );
+  }
+
+  /** Renews the lease, cancels what other runners asked, takes over dead runners' slots. */
+  async #heartbeat(): Promise<void> {
+    const { logger, clock } = this.#d;
+    try {
+      const renewal = await this.#leases.renew((runId) => this.#active.has(runId));
+      if (this.#stopping) return;
+      for (const { runId, reason } of renewal.cancels) this.#cancel(runId, reason);
+      if (renewal.lost) {
+        await this.#lose('its lease ran out before it was renewed');
+        return;
+      }
+      if (renewal.expired.length > 0) await this.#sweep(await this.#leases.registry(), { everySlot: false });
+    } catch (error) {
+      logger.warn({ err: error, runner: this.#leases.id }, 'could not renew the pipeline lease');
+      if (!this.#stopping && this.#leases.expiresAt <= clock.now())
+        await this.#lose('it could not reach the store before its lease ran out');
+    }
+  }
+
+  /**
+   * This runner's lease ran out: other runners may be taking its slots over, so it stops its runs
+   * without writing to them, and comes back under a new lease — taking over its own old slots like
+   * any dead runner's, if no one else did.
+   */
+  async #lose(why: string): Promise<void> {
+    const { logger, options } = this.#d;
+    const old = this.#leases.id;
+    this.#losing = true;
+    this.#cancels.clear();
+    logger.warn(
+      { runner: old, runs: this.activeRuns() },
+      `pipeline runner ${old} lost its lease (${why}); its runs are stopped and ended as interrupted`,
+    );
+    this.#halt(new RunAbort('lost', `runner ${old} lost its lease`));
+    let timer: (() => void) | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#drives]),
+      new Promise<void>((resolve) => {
+        timer = this.#d.clock.setTimer(resolve, options.killGrace + 1_000);
+      }),
+    ]);
+    timer?.();
+    if (this.#stopping) return;
+    await this.#leases.register();
+    this.#losing = false;
+    logger.info({ runner: this.#leases.id, was: old }, `pipeline runner ${this.#leases.id} took a new lease`);
+    await this.#sweep(await this.#leases.registry(), { everySlot: true });
+  }
+
+  /**
+   * Takes over the slots of runners whose lease ran out (and, with everySlot, of runners the record
+   * no longer lists), then forgets those runners. Each taken slot is driven here: its run is ended
+   * as interrupted (or run, if it never started), then the queue goes on.
+   */
+  async #sweep(seen: Registry, { everySlot }: { everySlot: boolean }): Promise<void> {
+    const { logger } = this.#d;
+    const dead = Object.keys(seen.runners).filter(
+      (id) => id !== this.#leases.id && !this.#leases.isLive(seen, id),
+    );
+    if (dead.length === 0 && !everySlot) return;
+    const slots = await this.#leases.heldSlots();
+    // Read after the slots: a runner holding one of them registered before it took it.
+    let registry = await this.#leases.registry();
+    for (let slot of slots) {
+      for (;;) {
+        const holder = slot.value.holder;
+        if (!holder || holder.runner === this.#leases.id || this.#leases.isLive(registry, holder.runner))
+          break;
+        if (!everySlot && !dead.includes(holder.runner)) break;
+        const runId = await this.#leases.takeOver(slot);
+        if (runId !== undefined) {
+          logger.warn(
+            { key: slot.key, runId, from: holder.runner, runner: this.#leases.id },
+            `took over pipeline slot ${slot.key} from runner ${holder.runner}, whose lease ran out`,
+          );
+          this.#drive(slot.key, runId, this.#leases.id);
+          break;
+        }
+        // Written meanwhile (a run queued behind the dead holder, another runner took it): again.
+        const again = await this.#leases.read(slot.key);
+        if (!again) break;
+        slot = again;
+        registry = await this.#leases.registry();
+      }
+    }
+    for (const id of dead) await this.#leases.forget(id);
+  }
+
+  async #execute(run: RunRecord, { controller, hard }: Active): Promise<void> {
     const { store, bus, clock, options, logger } = this.#d;
-    const run = await store.get(id);
-    if (run?.status !== 'queued') return;
     const pipeline = this.#d.pipelines.get(run.pipeline);
     if (!pipeline) {
-      await this.#finishUnstarted(
-        run,
-        'failed',
-        `pipeline "${run.pipeline}" is no longer defined`,
-        Codes.UNKNOWN_PIPELINE,
-      );
+      await this.#finishUnstarted(run, 'failed', ...gone(run.pipeline));
       return;
     }
+    const early = abortOf(controller.signal);
+    if (early?.kind === 'cancel') {
+      await this.#finishUnstarted(run, 'cancelled', early.message, Codes.CANCELLED);
+      return;
+    }
+    // Recorded as this runner's before anything is published: a runner that took the run over
+    // meanwhile makes this write fail, and the run is left to it.
+    run.runner = this.#leases.id;
+    await store.save(run);
     mkdirSync(run.logDir, { recursive: true });
     mkdirSync(run.workspace, { recursive: true });
     const { event: started } = await bus.publish(
@@ -335,7 +560,7 @@ export class RunManager {
     try {
       for (const [i, stage] of pipeline.stages.entries()) {
         const record = run.stages[i]!;
-        if (isShutdown(signal) || this.#stopping) return;
+        if (hard.signal.aborted || this.#stopping) return;
         const runStopped = signal.aborted;
         if ((failure || runStopped) && !stage.always) {
           record.status = 'skipped';
@@ -344,7 +569,7 @@ export class RunManager {
           continue;
         }
         // An `always` stage after a timeout or cancel runs under its own step timeouts only.
-        const stageSignal = runStopped ? this.#shutdown.signal : signal;
+        const stageSignal = runStopped ? hard.signal : signal;
         const s0 = clock.now();
         record.status = 'running';
         record.startedAt = new Date(s0).toISOString();
@@ -367,7 +592,7 @@ export class RunManager {
             started,
             stageSignal,
           );
-          if (isShutdown(stageSignal) || this.#stopping) return;
+          if (hard.signal.aborted || this.#stopping) return;
         }
         record.status = stageFailure ? 'failed' : 'succeeded';
         record.durationMs = clock.now() - s0;
@@ -377,7 +602,7 @@ export class RunManager {
     } finally {
       cancelRunTimer();
     }
-    if (this.#stopping) return;
+    if (hard.signal.aborted || this.#stopping) return;
 
     const abort = abortOf(signal);
     const outcome = abort?.kind === 'cancel' ? 'cancelled' : failure || abort ? 'failed' : 'succeeded';
@@ -497,8 +722,12 @@ export class RunManager {
       const failed = abort
         ? { code: ABORT_CODES[abort.kind], message: abort.message }
         : { code: isSwitchyardError(error) ? error.code : Codes.COMMAND_FAILED, message: messageOf(error) };
-      if (abort?.kind === 'shutdown') {
-        log.note('the runner is stopping; the step was killed');
+      if (abort?.kind === 'shutdown' || abort?.kind === 'lost') {
+        log.note(
+          abort.kind === 'shutdown'
+            ? 'the runner is stopping; the step was killed'
+            : 'the runner lost its lease (another runner ends this run); the step was killed',
+        );
         return { ...failed, stage: stage.name, step: step.name };
       }
       record.status = 'failed';
@@ -596,7 +825,8 @@ export class RunManager {
   }
 
   async #endInterrupted(run: RunRecord): Promise<void> {
-    const message = 'interrupted: the runner stopped while this step ran';
+    const by = run.runner ? `runner ${run.runner}` : 'the runner';
+    const message = `interrupted: ${by} stopped or lost its lease while this step ran`;
     let failedStage: string | undefined;
     let failedStep: string | undefined;
     for (const stage of run.stages) {
@@ -733,6 +963,10 @@ export class RunManager {
     }
     return { key, project: key.split('-')[0] ?? key, fields: {} };
   }
+}
+
+function gone(pipeline: string): [string, string] {
+  return [`pipeline "${pipeline}" is no longer defined`, Codes.UNKNOWN_PIPELINE];
 }
 
 function safe(name: string): string {

@@ -1,9 +1,20 @@
-import type { KeyValueStore, SwitchyardEvent } from '@switchyard/core';
+import {
+  isSwitchyardError,
+  type KeyValueStore,
+  PermanentError,
+  type SwitchyardEvent,
+} from '@switchyard/core';
+import { PipelineErrorCodes as Codes } from './errors.js';
 import type { PipelineCompletedData } from './events.js';
 
-// Run records, kept in the plugin's store (persisted by the transport, so they survive restarts).
-// Keys: `run/<runId>` → RunRecord; `trigger/<pipeline>/<eventId>` → runId, so a redelivered
-// trigger event never starts a second run.
+// Run records, kept in the plugin's store (persisted by the transport, so they survive restarts;
+// shared by every runner on a NATS store). Keys: `run/<runId>` → RunRecord;
+// `trigger/<pipeline>/<eventId>` → runId, so a redelivered trigger event never starts a second run.
+// (leases.ts keeps `runners` and `slot/<key>` in the same store.)
+//
+// Every write of a run record is a compare-and-set against the revision this runner last read or
+// wrote: when another runner took the run over (this runner's lease ran out), the write fails with
+// SY_PIPELINE_LEASE_LOST instead of overwriting what the other runner recorded.
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
@@ -69,6 +80,8 @@ export interface RunRecord {
   failedStage?: string;
   failedStep?: string;
   commit?: string;
+  /** The runner that executed the run (`<host>-<pid>-<random>`): its disk holds the logs and workspace. */
+  runner?: string;
   /** PipelineCompleted data recorded but not yet published (published again at start if so). */
   pendingCompletion?: PipelineCompletedData;
   logDir: string;
@@ -81,15 +94,46 @@ export type RunSummary = Omit<RunRecord, 'trigger' | 'issue' | 'pendingCompletio
 };
 
 export class RunStore {
-  constructor(private readonly kv: KeyValueStore) {}
+  /**
+   * The revision each record object was read or last written at. Kept per object, not per id: a
+   * fresh read elsewhere (GET /runs) must not bless a stale copy that a run still holds.
+   */
+  readonly #revisions = new WeakMap<RunRecord, number>();
 
+  constructor(readonly kv: KeyValueStore) {}
+
+  /** A copy of the record (changing it changes nothing until save()). */
   async get(id: string): Promise<RunRecord | undefined> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) return undefined;
-    return (await this.kv.get<RunRecord>(`run/${id}`))?.value;
+    const entry = await this.kv.get<RunRecord>(`run/${id}`);
+    if (!entry) return undefined;
+    const run = structuredClone(entry.value);
+    this.#revisions.set(run, entry.revision);
+    return run;
   }
 
+  /** Records a new run; false when a record with this id exists already (another runner made it). */
+  async create(run: RunRecord): Promise<boolean> {
+    const revision = await this.kv.compareAndSet(`run/${run.id}`, run, 0);
+    if (revision === undefined) return false;
+    this.#revisions.set(run, revision);
+    return true;
+  }
+
+  /** Writes the run if nobody else wrote it since this runner read it; else SY_PIPELINE_LEASE_LOST. */
   async save(run: RunRecord): Promise<void> {
-    await this.kv.set(`run/${run.id}`, run);
+    const expected = this.#revisions.get(run);
+    const revision =
+      expected === undefined ? undefined : await this.kv.compareAndSet(`run/${run.id}`, run, expected);
+    if (revision === undefined) {
+      this.#revisions.delete(run);
+      throw new PermanentError(
+        Codes.LEASE_LOST,
+        `run ${run.id} was changed by another runner since this runner read it (its lease ran out and the run was taken over); this runner leaves it alone`,
+        { details: { runId: run.id } },
+      );
+    }
+    this.#revisions.set(run, revision);
   }
 
   async delete(id: string): Promise<void> {
@@ -113,11 +157,19 @@ export class RunStore {
     const keys = (await this.kv.keys('run/')).sort();
     const out: RunRecord[] = [];
     for (const key of keys) {
-      const value = (await this.kv.get<RunRecord>(key))?.value;
-      if (value) out.push(value);
+      const entry = await this.kv.get<RunRecord>(key);
+      if (!entry) continue;
+      const run = structuredClone(entry.value);
+      this.#revisions.set(run, entry.revision);
+      out.push(run);
     }
     return out;
   }
+}
+
+/** A write refused because another runner took the run over. */
+export function isLeaseLost(error: unknown): boolean {
+  return isSwitchyardError(error) && error.code === Codes.LEASE_LOST;
 }
 
 /** A run as the operator API shows it: the trigger event reduced to its id and type. */

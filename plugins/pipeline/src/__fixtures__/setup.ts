@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type Clock,
   type IssueTransitionedData,
+  type KeyValueStore,
   MemoryTransport,
   type SwitchyardEvent,
   systemClock,
@@ -42,7 +44,10 @@ export interface World {
   /** Writes a pipeline file into the world and returns its path. */
   file(name: string, yaml: string): string;
   /** Boots a host with jira (unless false) and pipeline; options merged over the defaults. */
-  host(options?: Record<string, unknown>, extra?: { transport?: Transport; jira?: boolean }): Promise<Host>;
+  host(
+    options?: Record<string, unknown>,
+    extra?: { transport?: Transport; jira?: boolean; clock?: Clock },
+  ): Promise<Host>;
   close(): Promise<void>;
 }
 
@@ -90,7 +95,7 @@ export async function createWorld(featureKeys?: string[]): Promise<World> {
       });
       const host = await createTestHost({
         plugins,
-        clock: systemClock,
+        clock: extra.clock ?? systemClock,
         secrets: [TOKEN],
         ...(extra.transport ? { transport: extra.transport } : {}),
       });
@@ -138,6 +143,47 @@ export function sharedTransport(): Transport {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * Several runners on one store, as with NATS: each runner has its own bus (its own memory
+ * transport, so each receives the triggers it is given), but every plugin store is the same
+ * key-value store. `cut(i)` cuts runner i off from the store, as a crash or a network partition
+ * would: its reads and writes fail until `restore(i)`.
+ */
+export function sharedStore(clock: Clock) {
+  const store = new MemoryTransport({ clock });
+  const cuts: boolean[] = [];
+  return {
+    /** The store itself, as every runner sees it. */
+    kv: (namespace: string) => store.kv(namespace),
+    /** A transport for runner `index`. */
+    transport(index: number): Transport {
+      cuts[index] = false;
+      const transport = new MemoryTransport({ clock });
+      transport.kv = (namespace: string) => cuttable(store.kv(namespace), () => cuts[index] === true);
+      return transport;
+    },
+    cut(index: number) {
+      cuts[index] = true;
+    },
+    /** Reconnects runner `index` to the store. */
+    restore(index: number) {
+      cuts[index] = false;
+    },
+  };
+}
+
+function cuttable(kv: KeyValueStore, isCut: () => boolean): KeyValueStore {
+  const guard = <T>(fn: () => Promise<T>): Promise<T> =>
+    isCut() ? Promise.reject(new Error('runner cut off from the store (test)')) : fn();
+  return {
+    get: (key) => guard(() => kv.get(key)),
+    set: (key, value) => guard(() => kv.set(key, value)),
+    compareAndSet: (key, value, revision) => guard(() => kv.compareAndSet(key, value, revision)),
+    delete: (key) => guard(() => kv.delete(key)),
+    keys: (prefix) => guard(() => kv.keys(prefix)),
+  };
 }
 
 /** Whether a process is alive (signal 0); a zombie (killed, not yet reaped by init) is not. */
