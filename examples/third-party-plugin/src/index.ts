@@ -1,4 +1,4 @@
-import { defineEvent, definePlugin, PermanentError, RetryableError } from '@switchyard/core';
+import { defineEvent, definePlugin, PermanentError, RetryableError, webhookError } from '@switchyard/core';
 import { z } from 'zod';
 
 // A plugin written as an outsider would: it depends only on the published @switchyard/core (as a
@@ -59,14 +59,12 @@ export default definePlugin({
             try {
               json = JSON.parse(request.rawBody.toString('utf8'));
             } catch {
-              return { status: 400, body: { error: 'body is not JSON' } };
+              return webhookError(400, 'UPTIME_NOT_JSON', 'body is not JSON');
             }
             const parsed = webhookBody.safeParse(json);
             if (!parsed.success) {
-              return {
-                status: 400,
-                body: { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
-              };
+              const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+              return webhookError(400, 'UPTIME_INVALID', 'not an uptime monitor notification', { issues });
             }
             const { id, ...data } = parsed.data;
             const result = await ctx.bus.publish('MonitorStatusChanged', data, {

@@ -30,7 +30,15 @@ describe('uptime plugin', () => {
       data: { status: 'down' },
     });
     expect(host.emitted('MonitorStatusChanged')).toHaveLength(1);
-    expect((await host.webhook('uptime', { body: { monitor: 'x' } })).status).toBe(400);
+    expect(await host.webhook('uptime', { body: { monitor: 'x' } })).toMatchObject({
+      status: 400,
+      body: {
+        error: {
+          code: 'UPTIME_INVALID',
+          issues: expect.arrayContaining([expect.objectContaining({ path: 'id' })]),
+        },
+      },
+    });
   });
 
   it('pauses a monitor over HTTP and says when a retry cannot help', async () => {

@@ -99,6 +99,7 @@ export {
   type WebhookRequest,
   type WebhookResponse,
   type WebhookRoute,
+  webhookError,
 } from './plugin.js';
 export { redactingDestination, Secrets } from './secrets.js';
 export * from './template/index.js';

@@ -57,6 +57,24 @@ export interface WebhookResponse {
   body?: unknown;
 }
 
+/**
+ * A webhook route's refusal in the one error shape every route of the runner answers with:
+ * `{ "error": { "code": "SY_…", "message": "…", "issues"?: [{ path, message }] } }`, so scripts read
+ * a plugin's refusals the same way as the API's.
+ */
+export function webhookError(
+  status: number,
+  code: string,
+  message: string,
+  extra: { headers?: Record<string, string>; issues?: Array<{ path: string; message: string }> } = {},
+): WebhookResponse {
+  return {
+    status,
+    ...(extra.headers ? { headers: extra.headers } : {}),
+    body: { error: { code, message, ...(extra.issues ? { issues: extra.issues } : {}) } },
+  };
+}
+
 export interface WebhookRoute {
   method: WebhookMethod;
   /** "" for `/webhooks/<plugin>` itself, or "/sub/path". */

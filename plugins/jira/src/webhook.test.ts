@@ -96,12 +96,10 @@ describe('POST /webhooks/jira', () => {
     );
     expect([missing.status, wrong.status, garbage.status]).toEqual([401, 401, 401]);
     expect(missing.body).toMatchObject({
-      code: 'SY_JIRA_WEBHOOK_SIGNATURE',
-      error: expect.stringMatching(/missing/),
+      error: { code: 'SY_JIRA_WEBHOOK_SIGNATURE', message: expect.stringMatching(/missing/) },
     });
     expect(wrong.body).toMatchObject({
-      code: 'SY_JIRA_WEBHOOK_SIGNATURE',
-      error: expect.stringMatching(/does not match/),
+      error: { code: 'SY_JIRA_WEBHOOK_SIGNATURE', message: expect.stringMatching(/does not match/) },
     });
     expect(await h.host.core.transport.query({})).toEqual([]);
     expect(JSON.stringify(h.host.logs)).not.toContain(SECRET);
@@ -144,18 +142,17 @@ describe('POST /webhooks/jira', () => {
     const bad = '{"webhookEvent": "jira:issue_updated", ';
     const notJson = await post(h.webhookUrl, bad, signed(bad));
     expect(notJson.status).toBe(400);
-    expect(notJson.body.code).toBe('SY_JIRA_WEBHOOK_INVALID_JSON');
+    expect(notJson.body.error.code).toBe('SY_JIRA_WEBHOOK_INVALID_JSON');
     const other = JSON.stringify({ hello: 'world' });
     expect((await post(h.webhookUrl, other, signed(other))).body).toMatchObject({
-      code: 'SY_JIRA_WEBHOOK_NOT_JIRA',
-      error: 'not a Jira webhook: webhookEvent is missing',
+      error: { code: 'SY_JIRA_WEBHOOK_NOT_JIRA', message: 'not a Jira webhook: webhookEvent is missing' },
     });
     const noKey = JSON.stringify({ webhookEvent: 'jira:issue_updated', issue: { id: '1', fields: {} } });
-    expect((await post(h.webhookUrl, noKey, signed(noKey))).body.error).toMatch(/issue\.key/);
+    expect((await post(h.webhookUrl, noKey, signed(noKey))).body.error.message).toMatch(/issue\.key/);
     const big = Buffer.alloc(WEBHOOK_BODY_LIMIT + 1, 0x20);
     const tooBig = await post(h.webhookUrl, big, signed(big));
     expect(tooBig.status).toBe(413);
-    expect(tooBig.body.code).toBe('SY_JIRA_WEBHOOK_TOO_LARGE');
+    expect(tooBig.body.error.code).toBe('SY_JIRA_WEBHOOK_TOO_LARGE');
     const route = h.host.core.host.routes().find((r) => r.fullPath === '/webhooks/jira');
     expect(route?.bodyLimit).toBe(WEBHOOK_BODY_LIMIT);
     expect(await h.host.core.transport.query({})).toEqual([]);

@@ -7,6 +7,7 @@ import {
   type WebhookRequest,
   type WebhookResponse,
   type WebhookRoute,
+  webhookError,
 } from '@switchyard/core';
 import { JiraErrorCodes } from './errors.js';
 import type { JiraOptions } from './options.js';
@@ -17,10 +18,8 @@ import type { JiraOptions } from './options.js';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
-const reject = (status: number, code: string, error: string): WebhookResponse => ({
-  status,
-  body: { error, code },
-});
+const reject = (status: number, code: string, message: string): WebhookResponse =>
+  webhookError(status, code, message);
 
 /** Constant-time check of `sha256=<hex>` against the HMAC-SHA256 of the raw body. */
 export function validSignature(rawBody: Buffer, header: string | undefined, secret: string): boolean {
@@ -168,14 +167,12 @@ async function handle(
     }
     logger.error({ err: error, issue: key }, 'jira webhook: storing the event failed');
     // 503 makes Jira retry later with the same identifier.
-    return {
-      status: 503,
-      headers: { 'retry-after': '30' },
-      body: {
-        error: 'the event could not be stored; Jira will retry',
-        code: JiraErrorCodes.WEBHOOK_STORE_FAILED,
-      },
-    };
+    return webhookError(
+      503,
+      JiraErrorCodes.WEBHOOK_STORE_FAILED,
+      'the event could not be stored; Jira will retry',
+      { headers: { 'retry-after': '30' } },
+    );
   }
 }
 

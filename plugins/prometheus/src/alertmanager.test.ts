@@ -100,8 +100,15 @@ describe('Alertmanager webhook', () => {
     host = await createTestHost({ plugins: [{ plugin, options: URL_OPTIONS }] });
     const post = (body: unknown) => host.webhook('prometheus', { path: '/alertmanager', body });
     const notJson = await post('{"version": "4", alerts: [');
-    expect(notJson.status).toBe(400);
-    expect(JSON.stringify(notJson.body)).toContain('body is not JSON');
+    expect(notJson).toMatchObject({
+      status: 400,
+      body: {
+        error: {
+          code: 'SY_PROMETHEUS_ALERTMANAGER_INVALID',
+          message: expect.stringContaining('body is not JSON'),
+        },
+      },
+    });
     const v3 = await post(notification({ version: '3' }));
     expect(v3.status).toBe(400);
     expect(JSON.stringify(v3.body)).toContain('unsupported Alertmanager webhook payload version \\"3\\"');
@@ -125,7 +132,11 @@ describe('Alertmanager webhook', () => {
     const post = (headers: Record<string, string>) =>
       host.webhook('prometheus', { path: '/alertmanager', body: notification(), headers });
     const missing = await post({});
-    expect(missing).toMatchObject({ status: 401, headers: { 'www-authenticate': 'Bearer' } });
+    expect(missing).toMatchObject({
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer' },
+      body: { error: { code: 'SY_PROMETHEUS_ALERTMANAGER_AUTH' } },
+    });
     expect((await post({ authorization: 'Bearer wrong-token' })).status).toBe(401);
     expect((await post({ authorization: 'bearer am-webhook-token' })).status).toBe(202);
     expect(host.emitted('AlertFired')).toHaveLength(2);

@@ -6,8 +6,10 @@ import {
   type WebhookRequest,
   type WebhookResponse,
   type WebhookRoute,
+  webhookError,
 } from '@switchyard/core';
 import { z } from 'zod';
+import { PrometheusErrorCodes as Codes } from './errors.js';
 import type { AlertFiredData } from './events.js';
 import type { PrometheusOptions } from './options.js';
 
@@ -85,12 +87,6 @@ export function alertDeliveryKey(alert: Pick<AlertFiredData, 'fingerprint' | 'st
   return `alertmanager:${alert.fingerprint}:${alert.status}:${alert.startsAt}`;
 }
 
-const reply = (status: number, body: unknown, headers?: Record<string, string>): WebhookResponse => ({
-  status,
-  body,
-  ...(headers ? { headers } : {}),
-});
-
 /**
  * `POST /webhooks/prometheus/alertmanager`: one AlertFired per alert. 4xx for payloads a retry
  * cannot fix (Alertmanager does not retry 4xx); 5xx only when appending failed (it retries 5xx).
@@ -107,36 +103,43 @@ export function alertmanagerRoute(deps: {
     async handler(request: WebhookRequest): Promise<WebhookResponse> {
       if (!authorized(auth, request.headers.authorization)) {
         const scheme = auth?.token ? 'Bearer' : 'Basic realm="switchyard"';
-        return reply(
+        return webhookError(
           401,
-          {
-            error:
-              'missing or wrong credentials: set http_config.authorization or basic_auth on the Alertmanager webhook_config',
-          },
-          { 'www-authenticate': scheme },
+          Codes.ALERTMANAGER_AUTH,
+          'missing or wrong credentials: set http_config.authorization or basic_auth on the Alertmanager webhook_config',
+          { headers: { 'www-authenticate': scheme } },
         );
       }
       let raw: unknown;
       try {
         raw = JSON.parse(request.rawBody.toString('utf8'));
       } catch {
-        return reply(400, {
-          error: 'body is not JSON: this endpoint takes Alertmanager webhook notifications (version 4)',
-        });
+        return webhookError(
+          400,
+          Codes.ALERTMANAGER_INVALID,
+          'body is not JSON: this endpoint takes Alertmanager webhook notifications (version 4)',
+        );
       }
       const version = (raw as { version?: unknown } | null)?.version;
       if (version !== '4') {
-        return reply(400, {
-          error: `unsupported Alertmanager webhook payload version ${JSON.stringify(version ?? null)}: this endpoint reads version "4"`,
-        });
+        return webhookError(
+          400,
+          Codes.ALERTMANAGER_INVALID,
+          `unsupported Alertmanager webhook payload version ${JSON.stringify(version ?? null)}: this endpoint reads version "4"`,
+        );
       }
       const parsed = NotificationSchema.safeParse(raw);
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-        return reply(400, {
-          error: `not an Alertmanager webhook notification: ${issues.join('; ')}`,
-          issues,
-        });
+        const issues = parsed.error.issues.map((i) => ({
+          path: i.path.join('.') || '(body)',
+          message: i.message,
+        }));
+        return webhookError(
+          400,
+          Codes.ALERTMANAGER_INVALID,
+          `not an Alertmanager webhook notification: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          { issues },
+        );
       }
       const notification = parsed.data;
       if (notification.truncatedAlerts > 0) {
@@ -161,12 +164,20 @@ export function alertmanagerRoute(deps: {
       } catch (error) {
         if (isSwitchyardError(error) && !error.retryable) {
           // The event itself is invalid: a retry of the same payload cannot succeed.
-          return reply(400, { error: error.message, accepted, duplicates });
+          return webhookError(
+            400,
+            Codes.ALERTMANAGER_INVALID,
+            `${error.message} (${accepted} alerts of this notification were stored before it, ${duplicates} were already stored)`,
+          );
         }
         logger.error({ err: error, groupKey: notification.groupKey }, 'appending AlertFired failed');
-        return reply(503, { error: `could not store the alerts, retry later: ${(error as Error).message}` });
+        return webhookError(
+          503,
+          Codes.ALERTMANAGER_STORE_FAILED,
+          `could not store the alerts, Alertmanager will retry: ${(error as Error).message}`,
+        );
       }
-      return reply(202, { accepted, duplicates });
+      return { status: 202, body: { accepted, duplicates } };
     },
   };
 }

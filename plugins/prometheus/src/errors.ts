@@ -20,6 +20,13 @@ export const PrometheusErrorCodes = {
   TIMEOUT: 'SY_PROMETHEUS_TIMEOUT',
   /** Connection refused, reset or DNS failure. Retryable. */
   UNREACHABLE: 'SY_PROMETHEUS_UNREACHABLE',
+  // Alertmanager notifications received on /webhooks/prometheus/alertmanager
+  /** 401: the notification came without the configured credentials. */
+  ALERTMANAGER_AUTH: 'SY_PROMETHEUS_ALERTMANAGER_AUTH',
+  /** 400: not JSON, not payload version 4, or not an Alertmanager notification. */
+  ALERTMANAGER_INVALID: 'SY_PROMETHEUS_ALERTMANAGER_INVALID',
+  /** 503: the alerts could not be stored; Alertmanager retries. */
+  ALERTMANAGER_STORE_FAILED: 'SY_PROMETHEUS_ALERTMANAGER_STORE_FAILED',
 } as const;
 
 export type PrometheusErrorCode = (typeof PrometheusErrorCodes)[keyof typeof PrometheusErrorCodes];

@@ -1,6 +1,6 @@
 // Every error code of @switchyard/plugin-slack lives here. docs/errors/slack.md documents each one
 // with a fix; core's errors.test.ts fails when a code is missing there.
-import { PermanentError, RetryableError } from '@switchyard/core';
+import { PermanentError, RetryableError, webhookError } from '@switchyard/core';
 
 export const SlackErrorCodes = {
   // configuration and params
@@ -31,12 +31,9 @@ export const SlackErrorCodes = {
 
 export type SlackErrorCode = (typeof SlackErrorCodes)[keyof typeof SlackErrorCodes];
 
-/**
- * The answer to a request from Slack that is refused: JSON `{ error, code }` like every other route
- * of the runner, so scripts and logs read refusals the same way whichever plugin answered.
- */
-export function refusal(status: number, code: SlackErrorCode, error: string) {
-  return { status, body: { error, code } };
+/** The answer to a refused request from Slack, in the runner's one error shape (core's webhookError). */
+export function refusal(status: number, code: SlackErrorCode, message: string) {
+  return webhookError(status, code, message);
 }
 
 export function permanent(code: SlackErrorCode, message: string, details?: Record<string, unknown>) {

@@ -47,7 +47,12 @@ describe('request signatures', () => {
     });
     expect([missing.status, missing.json]).toEqual([
       401,
-      { code: 'SY_SLACK_REQUEST_SIGNATURE', error: expect.stringMatching(/missing X-Slack-Signature/) },
+      {
+        error: {
+          code: 'SY_SLACK_REQUEST_SIGNATURE',
+          message: expect.stringMatching(/missing X-Slack-Signature/),
+        },
+      },
     ]);
 
     const wrongSecret = await r.fake.sendInteraction(interactions(), payload, {
@@ -55,7 +60,7 @@ describe('request signatures', () => {
     });
     expect([wrongSecret.status, wrongSecret.json]).toEqual([
       401,
-      { code: 'SY_SLACK_REQUEST_SIGNATURE', error: expect.stringMatching(/does not match/) },
+      { error: { code: 'SY_SLACK_REQUEST_SIGNATURE', message: expect.stringMatching(/does not match/) } },
     ]);
     const garbage = await r.fake.sendInteraction(interactions(), payload, {
       signingSecret: SIGNING_SECRET,
@@ -69,7 +74,9 @@ describe('request signatures', () => {
     });
     expect([stale.status, stale.json]).toEqual([
       401,
-      { code: 'SY_SLACK_REQUEST_SIGNATURE', error: expect.stringMatching(/more than 5 minutes/) },
+      {
+        error: { code: 'SY_SLACK_REQUEST_SIGNATURE', message: expect.stringMatching(/more than 5 minutes/) },
+      },
     ]);
     const future = await r.fake.sendInteraction(interactions(), payload, {
       signingSecret: SIGNING_SECRET,
@@ -90,7 +97,7 @@ describe('request signatures', () => {
     const replay = await r.fake.resend(first);
     expect([replay.status, replay.json]).toEqual([
       401,
-      { code: 'SY_SLACK_REQUEST_REPLAYED', error: expect.stringMatching(/replayed/) },
+      { error: { code: 'SY_SLACK_REQUEST_REPLAYED', message: expect.stringMatching(/replayed/) } },
     ]);
     // A signature within the 4-minute-old window is still remembered.
     await r.host.advance(4 * 60_000);
@@ -109,7 +116,7 @@ describe('request signatures', () => {
     );
     expect([res.status, res.json]).toEqual([
       403,
-      { code: 'SY_SLACK_REQUEST_UNSIGNED', error: expect.stringMatching(/signingSecret/) },
+      { error: { code: 'SY_SLACK_REQUEST_UNSIGNED', message: expect.stringMatching(/signingSecret/) } },
     ]);
     await expect(r.host.invoke('slack.ask', { text: 'ok?' })).rejects.toMatchObject({
       code: 'SY_SLACK_CONFIG',
@@ -208,7 +215,7 @@ describe('slack.ask', () => {
     );
     expect([bad.status, bad.json]).toEqual([
       400,
-      { code: 'SY_SLACK_REQUEST_INVALID', error: expect.stringMatching(/button value/) },
+      { error: { code: 'SY_SLACK_REQUEST_INVALID', message: expect.stringMatching(/button value/) } },
     ]);
     const other = await r.fake.sendInteraction(
       interactions(),
