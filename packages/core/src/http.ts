@@ -1,4 +1,4 @@
-import { type Dispatcher, request, errors as undiciErrors } from 'undici';
+import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from './clock.js';
 import { ErrorCodes, RetryableError } from './errors.js';
 import type { SwitchyardMetrics } from './metrics.js';
@@ -42,6 +42,15 @@ export interface HttpResponse {
   header(name: string): string | undefined;
 }
 
+// undici is loaded on the first outbound call, not with core: its entry point pulls in fetch,
+// WebSocket, the cache and the mocks (~60-100 ms and several MB), and a daemon whose plugins have not
+// sent anything yet needs none of it. One promise, so concurrent first calls share the import.
+let undici: Promise<typeof import('undici')> | undefined;
+function loadUndici(): Promise<typeof import('undici')> {
+  undici ??= import('undici');
+  return undici;
+}
+
 /**
  * Outbound HTTP for plugins, on undici's request API (several times the throughput of fetch):
  * per-plugin timeouts, short in-place retries on 429/503 honouring Retry-After, metrics by status,
@@ -81,6 +90,7 @@ export class HttpClient {
     }
     const timeoutMs = options.timeoutMs ?? o.timeoutMs;
     const where = describeUrl(url);
+    const { request, errors: undiciErrors } = await loadUndici();
     for (let attempt = 0; ; attempt++) {
       let response: HttpResponse;
       // undici's own timeouts are coarse for small values; an AbortSignal timer is exact.
