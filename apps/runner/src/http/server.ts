@@ -1,7 +1,8 @@
 // The daemon's HTTP surface on Fastify: webhooks, the CloudEvents ingest, the read and DLQ API and
 // the probes. One error shape everywhere: { error: { code, message, issues? } }, secrets masked.
+import { createRequire } from 'node:module';
 import type { Core, Logger, Secrets, SwitchyardMetrics, Transport } from '@switchyard/core';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
 import { RunnerErrorCodes } from '../errors.js';
 import { dlqRoutes, probeRoutes } from './admin.js';
@@ -22,12 +23,38 @@ export interface HttpContext {
   state(): DaemonState;
 }
 
+type CompilersFactory = NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>;
+type ValidatorBuilder = NonNullable<CompilersFactory['buildValidator']>;
+type SerializerBuilder = NonNullable<CompilersFactory['buildSerializer']>;
+
+// Fastify requires its JSON-schema compilers (ajv, fast-json-stringify) when an instance is built,
+// ~40 ms and a few MB of the daemon's start, although no route here has a schema: requests are
+// validated with zod. These factories load Fastify's own compilers the first time a route with a
+// schema needs one (resolved from Fastify's folder, whose dependencies they are), so behaviour is
+// unchanged if one is ever added.
+const fromFastify = createRequire(import.meta.resolve('fastify'));
+let validatorBuilder: ValidatorBuilder | undefined;
+let serializerBuilder: SerializerBuilder | undefined;
+const lazyCompilers: CompilersFactory = {
+  buildValidator: (externalSchemas, options) => {
+    validatorBuilder ??= (fromFastify('@fastify/ajv-compiler') as () => ValidatorBuilder)();
+    return validatorBuilder(externalSchemas, options);
+  },
+  buildSerializer: (externalSchemas, options) => {
+    serializerBuilder ??= (fromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerBuilder)();
+    return serializerBuilder(externalSchemas, options);
+  },
+};
+
 export async function createHttpServer(ctx: HttpContext): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.server.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    schemaController: { compilersFactory: lazyCompilers },
   });
   const { secrets } = ctx;
 
