@@ -11,6 +11,8 @@ import {
   type Logger,
   MemoryTransport,
   type PluginEntry,
+  type PluginProblem,
+  PluginValidationError,
   type SwitchyardMetrics,
   type Transport,
   unwrapPlugin,
@@ -80,11 +82,24 @@ export async function prepare(loaded: LoadedConfig, options: PrepareOptions = {}
   });
 
   const failed = new Set(plugins.failed);
-  const hostProblems = core.host.validate(entries);
-  // Options are checked again here for messages with the expected/found wording, did-you-mean for
-  // misspelt keys and the place of each key; the host's own option messages are then redundant.
+  // The host validates and registers in one go; only when it refuses are the problems sorted out
+  // below and the good entries added on their own. Parsing every plugin's options a second and a
+  // third time (validate, then add) was a visible share of start-up: the pipeline plugin's options
+  // load and check every pipeline file.
+  let hostProblems: PluginProblem[] = [];
+  try {
+    core.host.add(entries);
+  } catch (error) {
+    if (!(error instanceof PluginValidationError)) throw error;
+    hostProblems = error.problems;
+  }
+  // The options of a refused plugin are parsed again here for messages with the expected/found
+  // wording, did-you-mean for misspelt keys and the place of each key; the host's own option
+  // messages are then redundant. (Options of a plugin the host accepted parse without a problem.)
+  const refused = new Set(hostProblems.map((p) => parseDottedPath(p.path)[1]));
   const optionProblems = new Set<string>();
   for (const entry of entries) {
+    if (!refused.has(entry.key)) continue;
     const def = unwrapPlugin(entry.module) as { config?: z.ZodType } | undefined;
     if (typeof def?.config?.safeParse !== 'function') continue;
     const parsed = def.config.safeParse(entry.options ?? {});
@@ -118,11 +133,12 @@ export async function prepare(loaded: LoadedConfig, options: PrepareOptions = {}
     if (key) failed.add(key);
     problems.push(loaded.locator.problem(where, p.code, p.message));
   }
-  const good = hostProblems.length === 0 ? entries : entries.filter((e) => !failed.has(e.key));
-  try {
-    core.host.add(good);
-  } catch {
-    // Reported above through validate(); rules are then checked against the core types only.
+  if (hostProblems.length > 0) {
+    try {
+      core.host.add(entries.filter((e) => !failed.has(e.key)));
+    } catch {
+      // Reported above; rules are then checked against the core types only.
+    }
   }
 
   const compiled = compileRules(loaded, core, { failedPlugins: failed });
