@@ -125,7 +125,7 @@ describe('store.kind nats: schema', () => {
       );
     expect(problems('{ user: a, pass: b }')).toEqual([
       'store.credentials.password: required with user (e.g. password: ${env:NATS_PASSWORD}) [SY_CONFIG_INVALID]',
-      'store.credentials.pass: unknown key "pass" [SY_CONFIG_UNKNOWN_KEY]',
+      'store.credentials.pass: unknown key "pass" (allowed: token, user, password) [SY_CONFIG_UNKNOWN_KEY]',
     ]);
     expect(problems('{ user: a }')).toEqual([
       'store.credentials.password: required with user (e.g. password: ${env:NATS_PASSWORD}) [SY_CONFIG_INVALID]',

@@ -231,16 +231,17 @@ export function shapeAt(schema: z.ZodType, path: readonly PropertyKey[]): string
     return node;
   };
   current = unwrap(current);
-  for (const seg of path) {
+  for (const [i, seg] of path.entries()) {
     if (!current) return undefined;
     if (current instanceof z.ZodObject) current = unwrap(current.shape[String(seg)] as z.ZodType | undefined);
     else if (current instanceof z.ZodArray) current = unwrap(current.element as z.ZodType);
     else if (current instanceof z.ZodRecord) current = unwrap(current.valueType as z.ZodType);
     else if (current instanceof z.ZodDiscriminatedUnion || current instanceof z.ZodUnion) {
-      const options = (current as z.ZodUnion<z.ZodType[]>).options;
-      const objects = options.map(unwrap).filter((o): o is z.ZodObject => o instanceof z.ZodObject);
-      const keys = new Set(objects.flatMap((o) => Object.keys(o.shape)));
-      return keys.size > 0 && path.indexOf(seg) === path.length ? [...keys] : undefined;
+      // The value's branch is not known here (store.kind may itself be wrong): the keys of every
+      // branch that has this path, e.g. store.credentials is only in the nats store.
+      const rest = path.slice(i);
+      const keys = (current as z.ZodUnion<z.ZodType[]>).options.flatMap((o) => shapeAt(o, rest) ?? []);
+      return keys.length > 0 ? [...new Set(keys)] : undefined;
     } else return undefined;
   }
   current = unwrap(current);
