@@ -42,7 +42,8 @@ interface InFlight {
 /**
  * One subscription on its durable pull consumer. Pull requests ask for exactly the free slots
  * (concurrency − running − requested), so no message waits in a client buffer while its ack wait
- * runs. The message is acked only after the handler succeeded (and its record was written),
+ * runs. The message is acked only after the handler succeeded (its success record is sent on the
+ * same connection just before the ack; retry and dead records are awaited before nak/term),
  * nak'ed with the backoff delay on a retryable failure, and moved to the dead-letter stream then
  * terminated after maxAttempts or on a permanent failure. While a handler runs, the message's ack
  * wait is extended every ackWait/3 ("working").
@@ -57,6 +58,10 @@ export class NatsConsumer implements Consumer {
   #failures = 0;
   #loop: Promise<void> | undefined;
   #onStopped: (() => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Records and acks of deliveries that succeeded during this turn of the event loop. */
+  #outbox: Array<() => void> = [];
+  #outboxScheduled = false;
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -71,6 +76,15 @@ export class NatsConsumer implements Consumer {
   }
 
   start(): void {
+    // One timer for all running handlers (not one per message): every ackWait/3 each message still
+    // in flight gets a "working" ack, so its ack wait never runs out while it is handled.
+    this.#heartbeat = setInterval(
+      () => {
+        for (const f of this.#inFlight) if (!f.released) f.msg.working();
+      },
+      Math.max(1_000, Math.floor(this.deps.ackWaitMs / 3)),
+    );
+    this.#heartbeat.unref();
     this.#loop = this.pullLoop();
   }
 
@@ -87,6 +101,7 @@ export class NatsConsumer implements Consumer {
       await Promise.race([Promise.all([...this.#inFlight].map((f) => f.done)), deadline]);
       cancel?.();
     }
+    this.#flushOutbox(); // before the caller closes the connection
     // Deliveries still running past the deadline go back to the server at once, so another runner
     // (or this one on resume) takes them; their late outcomes are ignored.
     for (const f of this.#inFlight) {
@@ -94,6 +109,7 @@ export class NatsConsumer implements Consumer {
       f.msg.nak();
     }
     this.#inFlight.clear();
+    clearInterval(this.#heartbeat);
     await this.#loop;
     this.#onStopped?.();
     this.#onStopped = undefined;
@@ -224,18 +240,11 @@ export class NatsConsumer implements Consumer {
       });
       return;
     }
-    const every = Math.max(1_000, Math.floor(this.deps.ackWaitMs / 3));
-    const heartbeat = setInterval(() => {
-      if (!entry.released) msg.working();
-    }, every);
-    heartbeat.unref();
     let outcome: DeliveryOutcome;
     try {
       outcome = await this.handler({ event, subscription: this.id, attempt });
     } catch (error) {
       outcome = { ok: false, error: toErrorInfo(error) };
-    } finally {
-      clearInterval(heartbeat);
     }
     if (entry.released) return;
     await this.settle(entry, event, attempt, outcome);
@@ -253,8 +262,15 @@ export class NatsConsumer implements Consumer {
     if (outcome.ok) {
       const record: DeliveryRecord = { ...base, status: 'succeeded', updatedAt: now() };
       if (outcome.result !== undefined) record.result = outcome.result;
-      await this.record(record);
-      if (!entry.released) msg.ack();
+      this.#post(() => {
+        try {
+          // Sent, not awaited: it leaves on the same connection in the same write as the ack.
+          this.deps.records.send(record);
+        } catch (error) {
+          this.#recordLost(record, error);
+        }
+        if (!entry.released) msg.ack();
+      });
       return;
     }
     const error: ErrorInfo = outcome.error;
@@ -292,16 +308,38 @@ export class NatsConsumer implements Consumer {
     try {
       await this.deps.records.put(record);
     } catch (error) {
-      // A lost record must not redo a side effect: log it and settle the message anyway.
-      this.deps.logger?.warn(
-        {
-          subscription: this.id,
-          eventId: record.eventId,
-          status: record.status,
-          err: (error as Error).message,
-        },
-        'delivery record not written',
-      );
+      this.#recordLost(record, error);
     }
+  }
+
+  /**
+   * Runs `send` at the end of this turn of the event loop, with the others posted meanwhile: the
+   * client then writes all of them to the socket at once instead of once per delivery.
+   */
+  #post(send: () => void): void {
+    this.#outbox.push(send);
+    if (this.#outboxScheduled) return;
+    this.#outboxScheduled = true;
+    setImmediate(() => this.#flushOutbox());
+  }
+
+  #flushOutbox(): void {
+    this.#outboxScheduled = false;
+    const sends = this.#outbox;
+    this.#outbox = [];
+    for (const send of sends) send();
+  }
+
+  #recordLost(record: DeliveryRecord, error: unknown): void {
+    // A lost record must not redo a side effect: log it and settle the message anyway.
+    this.deps.logger?.warn(
+      {
+        subscription: this.id,
+        eventId: record.eventId,
+        status: record.status,
+        err: (error as Error).message,
+      },
+      'delivery record not written',
+    );
   }
 }

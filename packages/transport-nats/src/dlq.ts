@@ -12,7 +12,7 @@ type Stored = Omit<DeadLetter, 'id'>;
 /**
  * Dead letters live in the `<stream>_DLQ` stream, subject `<prefix>.dlq.<subscription>.<type>`,
  * body `{ subscription, event, attempts, lastError, deadAt }`. A dead letter's id is its sequence
- * in that stream. Replay republishes the event on its events subject with a
+ * in that stream. Replay republishes the event on its own events subject with a
  * `Switchyard-Replay-For: <subscription>` header (only that subscription handles it, from attempt 1)
  * and deletes the dead letter; drop deletes it.
  */
@@ -69,7 +69,7 @@ export class DeadLetterStore {
       const h = headers();
       h.set(REPLAY_HEADER, dead.subscription);
       try {
-        await this.js.publish(this.names.eventSubject(dead.event.type), JSON.stringify(dead.event), {
+        await this.js.publish(this.names.eventSubject(dead.event), JSON.stringify(dead.event), {
           headers: h,
           msgID: `replay:${this.names.dlqStream}:${dead.id}`,
         });

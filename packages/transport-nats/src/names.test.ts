@@ -21,13 +21,16 @@ describe('subject tokens', () => {
   it('derives every name from the stream', () => {
     const d = new Names();
     expect(d.stream).toBe('SWITCHYARD_EVENTS');
-    expect(d.eventSubject('IssueTransitioned')).toBe('switchyard.events.IssueTransitioned');
-    expect(d.typeOfSubject(d.eventSubject('a.b'))).toBe('a.b');
+    const event = { type: 'IssueTransitioned', correlationid: 'root-1', id: 'ev.2' };
+    expect(d.eventSubject(event)).toBe('switchyard.events.IssueTransitioned.root-1.ev=2E2');
+    expect(d.typeOfSubject(d.eventSubject({ ...event, type: 'a.b' }))).toBe('a.b');
+    expect(d.typeFilter('a.b')).toBe('switchyard.events.a=2Eb.>');
+    expect(d.idFilter('ev.2')).toBe('switchyard.events.*.*.ev=2E2');
+    expect(d.chainFilter('root-1')).toBe('switchyard.events.*.root-1.*');
     const n = new Names('TEAM_A');
     expect(n.eventsWildcard).toBe('TEAM_A.events.>');
-    expect([n.dlqStream, n.indexBucket, n.deliveriesBucket, n.idempotencyBucket, n.kvBucket]).toEqual([
+    expect([n.dlqStream, n.deliveriesBucket, n.idempotencyBucket, n.kvBucket]).toEqual([
       'TEAM_A_DLQ',
-      'TEAM_A_INDEX',
       'TEAM_A_DELIVERIES',
       'TEAM_A_IDEMPOTENCY',
       'TEAM_A_KV',

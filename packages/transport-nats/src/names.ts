@@ -7,6 +7,8 @@ import { NatsErrorCodes, natsPermanent } from './errors.js';
  */
 export function encodeToken(value: string): string {
   if (value.length === 0) return '=';
+  // Type names and generated ids need no escaping: skip the byte loop (it runs for every event).
+  if (SAFE.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const c = String.fromCharCode(byte);
@@ -15,8 +17,11 @@ export function encodeToken(value: string): string {
   return out;
 }
 
+const SAFE = /^[A-Za-z0-9_-]+$/;
+
 export function decodeToken(token: string): string {
   if (token === '=') return '';
+  if (!token.includes('=')) return token;
   const bytes: number[] = [];
   for (let i = 0; i < token.length; i++) {
     if (token[i] === '=') {
@@ -34,7 +39,6 @@ export class Names {
   readonly stream: string;
   readonly prefix: string;
   readonly dlqStream: string;
-  readonly indexBucket: string;
   readonly deliveriesBucket: string;
   readonly idempotencyBucket: string;
   readonly kvBucket: string;
@@ -56,7 +60,6 @@ export class Names {
     this.stream = stream;
     this.prefix = p;
     this.dlqStream = `${stream}_DLQ`;
-    this.indexBucket = `${stream}_INDEX`;
     this.deliveriesBucket = `${stream}_DELIVERIES`;
     this.idempotencyBucket = `${stream}_IDEMPOTENCY`;
     this.kvBucket = `${stream}_KV`;
@@ -67,13 +70,34 @@ export class Names {
     return `${this.prefix}.events.>`;
   }
 
-  eventSubject(type: string): string {
-    return `${this.prefix}.events.${encodeToken(type)}`;
+  /**
+   * `<prefix>.events.<type>.<correlation id>.<id>`: the event is found by its id, its type and its
+   * correlation chain from the subject alone, so nothing but the event is written on append.
+   */
+  eventSubject(event: { type: string; correlationid: string; id: string }): string {
+    return `${this.prefix}.events.${encodeToken(event.type)}.${encodeToken(event.correlationid)}.${encodeToken(event.id)}`;
+  }
+
+  /** `<prefix>.events.<type>.>`: every event of one type. */
+  typeFilter(type: string): string {
+    return `${this.prefix}.events.${encodeToken(type)}.>`;
+  }
+
+  /** `<prefix>.events.*.*.<id>`: the event with this id. */
+  idFilter(id: string): string {
+    return `${this.prefix}.events.*.*.${encodeToken(id)}`;
+  }
+
+  /** `<prefix>.events.*.<correlation id>.*`: every event of one correlation chain, its root included. */
+  chainFilter(correlationId: string): string {
+    return `${this.prefix}.events.*.${encodeToken(correlationId)}.*`;
   }
 
   /** The event type of a subject of the events stream. */
   typeOfSubject(subject: string): string {
-    return decodeToken(subject.slice(this.prefix.length + '.events.'.length));
+    const start = this.prefix.length + '.events.'.length;
+    const end = subject.indexOf('.', start);
+    return decodeToken(end === -1 ? subject.slice(start) : subject.slice(start, end));
   }
 
   /** `<prefix>.dlq.<subscription>.<type>`, either part may be `*`. */

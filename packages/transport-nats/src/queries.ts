@@ -1,8 +1,7 @@
-import type { JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
+import type { DirectMsgRequest, JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import { compareEvents, type EventQuery, type SwitchyardEvent, selectTrace } from '@switchyard/core';
 import { NatsErrorCodes, natsRetryable } from './errors.js';
-import { encodeToken, type Names } from './names.js';
+import type { Names } from './names.js';
 import { scan } from './streams.js';
 
 /** Header on a dead letter put back on the events stream for one subscription only. */
@@ -12,84 +11,58 @@ export const REPLAY_HEADER = 'Switchyard-Replay-For';
 const TIME_SLACK_MS = 60_000;
 
 /**
- * Reads of the events stream. Two indexes live in the `<stream>_INDEX` KV bucket, written by
- * append: `id.<id>` → stream sequence, and `corr.<correlationid>.<id>` → stream sequence for events
- * caused by another (a chain's root is found through its id, which is the correlation id). Get and
- * trace are then a few direct gets (O(chain)); type, subject and time queries scan the stream
- * through an ephemeral consumer (filtered by the type's subject and started at `since`).
+ * Reads of the events stream. An event's subject is `<prefix>.events.<type>.<correlation>.<id>`,
+ * so `get` is one direct get of the last message on `<prefix>.events.*.*.<id>`, and a correlation
+ * chain (its root's correlation is its own id) is the last message of each subject matching
+ * `<prefix>.events.*.<correlation>.*`, read through an ephemeral consumer. Type, subject and time
+ * queries scan the stream (filtered by the type's subjects and started at `since`).
  */
 export class EventReader {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly names: Names,
-    private readonly index: KV,
   ) {}
 
-  /** Writes both index entries of a stored event; idempotent. */
-  async indexEvent(event: SwitchyardEvent, seq: number): Promise<void> {
-    const value = String(seq);
-    const id = encodeToken(event.id);
-    const root = event.correlationid === event.id;
-    await Promise.all([
-      this.index.put(`id.${id}`, value),
-      root ? undefined : this.index.put(`corr.${encodeToken(event.correlationid)}.${id}`, value),
-    ]);
+  bySeq(seq: number): Promise<SwitchyardEvent | undefined> {
+    return this.#direct({ seq }, `message ${seq}`);
   }
 
-  async bySeq(seq: number): Promise<SwitchyardEvent | undefined> {
+  async get(id: string): Promise<SwitchyardEvent | undefined> {
+    const event = await this.#direct({ last_by_subj: this.names.idFilter(id) }, `event ${id}`);
+    return event?.id === id ? event : undefined;
+  }
+
+  async #direct(query: DirectMsgRequest, what: string): Promise<SwitchyardEvent | undefined> {
     let msg: StoredMsg | null;
     try {
-      msg = await this.jsm.direct.getMessage(this.names.stream, { seq });
+      msg = await this.jsm.direct.getMessage(this.names.stream, query);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw natsRetryable(
         NatsErrorCodes.STORE_FAILED,
-        `cannot read message ${seq} of stream ${this.names.stream}`,
+        `cannot read ${what} of stream ${this.names.stream}`,
         error,
       );
     }
     return msg ? msg.json<SwitchyardEvent>() : undefined;
   }
 
-  async get(id: string): Promise<SwitchyardEvent | undefined> {
-    const seq = await this.seqOf(id);
-    if (seq === undefined) return undefined;
-    const event = await this.bySeq(seq);
-    return event?.id === id ? event : undefined;
-  }
-
-  private async seqOf(id: string): Promise<number | undefined> {
-    let entry: Awaited<ReturnType<KV['get']>>;
-    try {
-      entry = await this.index.get(`id.${encodeToken(id)}`);
-    } catch (error) {
-      throw natsRetryable(NatsErrorCodes.STORE_FAILED, `cannot read the id index for ${id}`, error);
-    }
-    return entry?.operation === 'PUT' ? Number(entry.string()) : undefined;
-  }
-
   /** Every event of one correlation chain, oldest first. */
   async chain(correlationId: string): Promise<SwitchyardEvent[]> {
-    const seqs: number[] = [];
-    const root = await this.seqOf(correlationId);
-    if (root !== undefined) seqs.push(root);
+    const byId = new Map<string, SwitchyardEvent>();
     await scan(
       this.js,
       this.jsm,
-      `KV_${this.names.indexBucket}`,
-      { filter: `$KV.${this.names.indexBucket}.corr.${encodeToken(correlationId)}.*`, lastPerSubject: true },
+      this.names.stream,
+      // One subject per event: its last message is the event (or a replayed copy of it).
+      { filter: this.names.chainFilter(correlationId), lastPerSubject: true },
       (msg) => {
-        if (msg.data.length > 0) seqs.push(Number(new TextDecoder().decode(msg.data)));
+        const event = msg.json<SwitchyardEvent>();
+        byId.set(event.id, event);
       },
     );
-    const events: SwitchyardEvent[] = [];
-    const unique = [...new Set(seqs)];
-    for (let i = 0; i < unique.length; i += 64) {
-      const batch = await Promise.all(unique.slice(i, i + 64).map((s) => this.bySeq(s)));
-      for (const e of batch) if (e) events.push(e);
-    }
-    return events.sort(compareEvents);
+    return [...byId.values()].sort(compareEvents);
   }
 
   async trace(id: string): Promise<SwitchyardEvent[] | undefined> {
@@ -120,8 +93,7 @@ export class EventReader {
         this.jsm,
         this.names.stream,
         {
-          filter:
-            filter.type === undefined ? this.names.eventsWildcard : this.names.eventSubject(filter.type),
+          filter: filter.type === undefined ? this.names.eventsWildcard : this.names.typeFilter(filter.type),
           ...(since === undefined ? {} : { startTime: new Date(since - TIME_SLACK_MS) }),
         },
         (msg) => {

@@ -33,7 +33,7 @@ export async function ensureStreams(
   await ensureStream(jsm, {
     name: names.stream,
     subjects: [names.eventsWildcard],
-    description: 'Switchyard events (one subject per event type)',
+    description: 'Switchyard events (subject <prefix>.events.<type>.<correlation>.<id>)',
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
@@ -122,8 +122,8 @@ export async function ensureDurable(
   const filter: Partial<ConsumerConfig> = {};
   let clientTypes: Set<string> | undefined;
   if (all) filter.filter_subject = names.eventsWildcard;
-  else if (types.length === 1) filter.filter_subject = names.eventSubject(types[0]!);
-  else if (settings.multiFilter) filter.filter_subjects = types.map((t) => names.eventSubject(t));
+  else if (types.length === 1) filter.filter_subject = names.typeFilter(types[0]!);
+  else if (settings.multiFilter) filter.filter_subjects = types.map((t) => names.typeFilter(t));
   else {
     // nats-server < 2.10 has one filter subject per consumer: take all events, skip others here.
     filter.filter_subject = names.eventsWildcard;

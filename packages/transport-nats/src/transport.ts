@@ -48,7 +48,7 @@ export interface NatsTransportOptions {
   ackWaitMs?: number;
   /** JetStream duplicate window for delivery keys and event ids. Default 2 min. */
   duplicateWindowMs?: number;
-  /** Age after which events, index entries and delivery records are removed. Default 0 (keep). */
+  /** Age after which events, delivery records and idempotency records are removed. Default 0 (keep). */
   maxAgeMs?: number;
   /** Unacknowledged messages per subscription across all runners. Default 10,000. */
   maxAckPending?: number;
@@ -127,19 +127,18 @@ export class NatsTransport implements Transport {
           throw natsRetryable(NatsErrorCodes.STORE_FAILED, `cannot create or open KV bucket ${name}`, error);
         }
       };
-      const [index, deliveries, idempotencyBucket, kvBucket] = await Promise.all([
-        bucket(this.names.indexBucket, maxAgeMs),
+      const [deliveries, idempotencyBucket, kvBucket] = await Promise.all([
         bucket(this.names.deliveriesBucket, maxAgeMs),
         bucket(this.names.idempotencyBucket, maxAgeMs),
         bucket(this.names.kvBucket, 0),
       ]);
-      const records = new DeliveryRecords(deliveries);
+      const records = new DeliveryRecords(deliveries, connection.nc, this.names.deliveriesBucket);
       const now = () => this.#clock.now();
       this.#opened = {
         connection,
         js,
         jsm,
-        reader: new EventReader(js, jsm, this.names, index),
+        reader: new EventReader(js, jsm, this.names),
         records,
         deadLetters: new DeadLetterStore(js, jsm, this.names, records, now),
         kvBucket,
@@ -157,7 +156,9 @@ export class NatsTransport implements Transport {
     const msgID = options.deliveryKey ?? `id:${event.id}`;
     let ack: Awaited<ReturnType<JetStreamClient['publish']>>;
     try {
-      ack = await js.publish(this.names.eventSubject(event.type), JSON.stringify(event), { msgID });
+      // One write per event: its subject carries type, correlation and id, which is all that get,
+      // trace and the subscriptions' filters need (no index entries to keep in step).
+      ack = await js.publish(this.names.eventSubject(event), JSON.stringify(event), { msgID });
     } catch (error) {
       throw natsRetryable(
         NatsErrorCodes.PUBLISH_FAILED,
@@ -165,26 +166,8 @@ export class NatsTransport implements Transport {
         error,
       );
     }
-    if (ack.duplicate) {
-      const first = (await reader.bySeq(ack.seq)) ?? event;
-      await this.#index(first, ack.seq); // repairs an index write lost on the first try
-      return { event: first, duplicate: true };
-    }
-    await this.#index(event, ack.seq);
+    if (ack.duplicate) return { event: (await reader.bySeq(ack.seq)) ?? event, duplicate: true };
     return { event, duplicate: false };
-  }
-
-  async #index(event: SwitchyardEvent, seq: number): Promise<void> {
-    try {
-      await this.#open().reader.indexEvent(event, seq);
-    } catch (error) {
-      // The event is stored and will be delivered; the sender's retry (same key) rewrites the index.
-      throw natsRetryable(
-        NatsErrorCodes.STORE_FAILED,
-        `event ${event.id} stored, but its index entries were not`,
-        error,
-      );
-    }
   }
 
   async consume(spec: ConsumerSpec, handler: DeliveryHandler): Promise<Consumer> {

@@ -71,6 +71,37 @@ describe.skipIf(findNatsServer() === undefined)('JetStream specifics on a real n
     }
   });
 
+  it('writes one message per event, under its type, correlation and id, and nothing else on append', async () => {
+    const { bus, transport } = await runner('ONEWRITE', 'onewrite');
+    const root = (await bus.publish('DeploymentCompleted', deployment('1'))).event;
+    const child = (await bus.publish('DeploymentCompleted', deployment('2'), { cause: root })).event;
+
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const subjects = (await jsm.streams.info(transport.names.stream, { subjects_filter: '>' })).state
+        .subjects;
+      // The prefix of a stream other than the default one is the stream name.
+      expect(subjects).toEqual({
+        [`ONEWRITE.events.DeploymentCompleted.${root.id}.${root.id}`]: 1,
+        [`ONEWRITE.events.DeploymentCompleted.${root.id}.${child.id}`]: 1,
+      });
+      // No other stream or bucket grows with appends (the KV buckets hold delivery records,
+      // idempotency records and plugin state only).
+      for await (const info of jsm.streams.list()) {
+        if (info.config.name.includes('ONEWRITE') && info.config.name !== transport.names.stream) {
+          expect([info.config.name, info.state.messages]).toEqual([info.config.name, 0]);
+        }
+      }
+    } finally {
+      await nc.close();
+    }
+    // A second runner finds both from the subjects alone.
+    const other = await runner('ONEWRITE', 'onewrite-2');
+    expect(await other.transport.get(child.id)).toEqual(child);
+    expect((await other.transport.trace(root.id))?.map((e) => e.id)).toEqual([root.id, child.id]);
+  });
+
   it('keeps a handler that runs 3.5 ack-waits in progress: one delivery, no other runner gets it', async () => {
     const ackWaitMs = 2_000;
     const a = await runner('LONG', 'long-a', ackWaitMs);
