@@ -1,9 +1,10 @@
 // One Switchyard "runner" for bench/nats.ts: core's Bus on NatsTransport with one subscription
 // shared with the other workers; a handler that does nothing. Prints "ready" once subscribed.
+// TRANSPORT_MODULE (a file URL) loads NatsTransport from another build (A/B runs).
 import { Bus, builtinEvents, EventRegistry } from '@switchyard/core';
-import { NatsTransport } from '@switchyard/transport-nats';
 
-const { NATS_URL, STREAM, CONCURRENCY = '64' } = process.env;
+const { NATS_URL, STREAM, CONCURRENCY = '64', TRANSPORT_MODULE } = process.env;
+const { NatsTransport } = await import(TRANSPORT_MODULE ?? '@switchyard/transport-nats');
 const transport = new NatsTransport({
   servers: [NATS_URL],
   stream: STREAM,
