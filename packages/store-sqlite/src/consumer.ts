@@ -212,7 +212,8 @@ export class SqliteConsumer implements Consumer {
   private fill(): boolean {
     const tail = this.#ctx.tailSeq();
     while (this.#readPos < tail) {
-      const rows = this.#ctx.queries.eventsAfter(this.#readPos, 256);
+      // Bounded by the synced tail: rows past it are committed but wait for their sync.
+      const rows = this.#ctx.queries.eventsAfter(this.#readPos, tail, 256);
       if (rows.length === 0) {
         this.#readPos = tail;
         break;
@@ -329,7 +330,9 @@ export class SqliteConsumer implements Consumer {
       write = () => q.putOutcome(subscription, seq, 'retrying', attempt, at, error, null, now);
     }
     const attemptWrite = (): void => {
-      this.#ctx.commit.run(write).then(
+      // Committed is enough to free the slot: a crash of the process keeps the outcome, and the
+      // sync that puts it on disk follows at once without holding the next delivery back.
+      this.#ctx.commit.run(write, { durable: false }).then(
         () => {
           if (generation !== this.#generation) return;
           this.#writing--;

@@ -97,11 +97,10 @@ export class Queries {
       | undefined;
   }
 
-  eventsAfter(seq: number, limit: number): EventRow[] {
-    return this.stmt('SELECT seq, type, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(
-      seq,
-      limit,
-    ) as EventRow[];
+  eventsAfter(seq: number, upTo: number, limit: number): EventRow[] {
+    return this.stmt(
+      'SELECT seq, type, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+    ).all(seq, upTo, limit) as EventRow[];
   }
 
   correlationChain(correlationId: string): SwitchyardEvent[] {

@@ -73,16 +73,16 @@ export type Synchronous = 'full' | 'normal';
  * Pragmas first, then the schema in one transaction. EXCLUSIVE locking must precede the first
  * access so the WAL works without shared memory and the lock is held until close.
  */
-export function prepareDatabase(
-  db: Database.Database,
-  options: { synchronous: Synchronous; maxSizeBytes?: number },
-): void {
+export function prepareDatabase(db: Database.Database, options: { maxSizeBytes?: number }): void {
   db.pragma('locking_mode = EXCLUSIVE');
   db.pragma('journal_mode = WAL');
   // Reading the mode back takes the lock and surfaces NOTADB/BUSY here, not mid-append.
   const mode = db.pragma('journal_mode', { simple: true });
   if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, expected wal`);
-  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  // COMMIT writes the WAL without syncing it; with store.synchronous: full the transport syncs the
+  // WAL itself, off the main thread, before anything that needs durability resolves (WalFile).
+  // Checkpoints sync the WAL and the database either way.
+  db.pragma('synchronous = NORMAL');
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -32000');
   if (options.maxSizeBytes !== undefined) {

@@ -35,17 +35,21 @@ import { type SqliteTransportOptions, validateOptions } from './options.js';
 import { Queries } from './queries.js';
 import { Retention } from './retention.js';
 import { prepareDatabase } from './schema.js';
+import { StoreFiles } from './wal-sync.js';
 
 interface Open {
   db: Database.Database;
   queries: Queries;
   commit: GroupCommit;
   retention: Retention;
+  files: StoreFiles;
 }
 
 /**
  * The default durable transport: one SQLite file in WAL mode, written by this process only.
- * Appends resolve once committed; concurrent appends share a commit (see GroupCommit).
+ * Appends resolve once committed and synced; concurrent appends share a commit and a sync (see
+ * GroupCommit). Consumers receive an event only once it is synced, so no side effect ever runs for
+ * an event a power loss could take back.
  */
 export class SqliteTransport implements Transport {
   readonly kind = 'sqlite';
@@ -58,12 +62,16 @@ export class SqliteTransport implements Transport {
   readonly #consumers = new Map<string, SqliteConsumer>();
   #open: Open | undefined;
   #closed = false;
+  /** Highest seq synced and handed to consumers; events past it wait for their sync. */
   #tail = 0;
-  /** Events inserted by the transaction being built, handed to consumers once it commits. */
+  /** Events inserted by the transaction being built. */
   #appended: Array<{ seq: number; event: SwitchyardEvent }> = [];
+  /** Events of committed transactions, handed to consumers once their commit is synced. */
+  #unsynced: Array<{ commit: number; events: Array<{ seq: number; event: SwitchyardEvent }> }> = [];
   /** Cursors written by the transaction being built. */
   #cursorWrites: Array<[SqliteConsumer, number]> = [];
   #writeError: Error | undefined;
+  #syncError: Error | undefined;
 
   constructor(options: SqliteTransportOptions) {
     this.#options = validateOptions(options);
@@ -88,11 +96,10 @@ export class SqliteTransport implements Transport {
     } catch (error) {
       throw storageError(error, this.path, 'opening');
     }
+    let files: StoreFiles;
     try {
-      prepareDatabase(db, {
-        synchronous: this.#options.synchronous,
-        maxSizeBytes: this.#options.maxSizeBytes,
-      });
+      prepareDatabase(db, { maxSizeBytes: this.#options.maxSizeBytes });
+      files = new StoreFiles(this.path);
     } catch (error) {
       db.close();
       const code = (error as { code?: unknown }).code;
@@ -102,7 +109,13 @@ export class SqliteTransport implements Transport {
     }
     this.#lock.write();
     const queries = new Queries(db);
-    const commit = new GroupCommit(db, this.path);
+    const commit = new GroupCommit(db, this.path, {
+      syncWal: files.syncWal,
+      syncDatabase: files.syncDatabase,
+      syncEachCommit: this.#options.synchronous === 'full',
+    });
+    commit.onCheckpointError = (error) =>
+      this.#logger?.error({ err: error.message, path: this.path }, 'checkpointing the event store failed');
     const retention = new Retention(this.#options.retention, queries, commit, this.#clock, this.#logger);
     commit.addHooks({
       beforeCommit: () => {
@@ -114,16 +127,29 @@ export class SqliteTransport implements Transport {
           this.#cursorWrites.push([consumer, cursor]);
         }
       },
-      afterCommit: () => {
+      afterCommit: (n) => {
         this.#writeError = undefined;
         for (const [consumer, cursor] of this.#cursorWrites) consumer.cursorPersisted(cursor);
         this.#cursorWrites = [];
-        const batch = this.#appended;
-        if (batch.length === 0) return;
+        if (this.#appended.length === 0) return;
+        this.#unsynced.push({ commit: n, events: this.#appended });
         this.#appended = [];
-        const before = this.#tail;
-        this.#tail = batch[batch.length - 1]!.seq;
-        for (const consumer of this.#consumers.values()) consumer.appended(batch, before);
+      },
+      afterSync: (n, error) => {
+        if (error) {
+          this.#syncError = error;
+          this.#logger?.error({ err: error.message, path: this.path }, 'syncing the event store failed');
+        } else this.#syncError = undefined;
+        // After a failed sync the rows are still in the database and are delivered after a restart
+        // anyway; handing them over now keeps this process consistent with the file.
+        let done = 0;
+        while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= n) {
+          const { events } = this.#unsynced[done++]!;
+          const before = this.#tail;
+          this.#tail = events[events.length - 1]!.seq;
+          for (const consumer of this.#consumers.values()) consumer.appended(events, before);
+        }
+        this.#unsynced.splice(0, done);
       },
       afterRollback: (error) => {
         this.#writeError = error;
@@ -136,7 +162,7 @@ export class SqliteTransport implements Transport {
       },
     });
     this.#tail = queries.tailSeq();
-    this.#open = { db, queries, commit, retention };
+    this.#open = { db, queries, commit, retention, files };
     retention.start();
   }
 
@@ -145,14 +171,12 @@ export class SqliteTransport implements Transport {
     const body = JSON.stringify(event);
     const key = options.deliveryKey;
     return commit.run(() => {
-      if (key !== undefined) {
-        const seen = queries.eventBodyByDeliveryKey(key);
-        if (seen !== undefined) return { event: queries.parseEvent(seen), duplicate: true };
-      }
+      // The INSERT detects both duplicates (UNIQUE id and delivery key): look the first event up
+      // only when it inserted nothing, the delivery key first as before.
       const seq = queries.insertEvent(event, body, key);
       if (seq === undefined) {
-        const first = queries.eventById(event.id) ?? { body: queries.eventBodyByDeliveryKey(key!)! };
-        return { event: queries.parseEvent(first.body), duplicate: true };
+        const seen = key === undefined ? undefined : queries.eventBodyByDeliveryKey(key);
+        return { event: queries.parseEvent(seen ?? queries.eventById(event.id)!.body), duplicate: true };
       }
       this.#appended.push({ seq, event });
       return { event, duplicate: false };
@@ -278,7 +302,11 @@ export class SqliteTransport implements Transport {
       const { queries, commit } = this.opened();
       const encoded = encode(result, `idempotency record "${key}"`);
       const now = this.#clock.now();
-      await commit.run(() => queries.putIdempotency(key, encoded, now));
+      // Like a delivery's outcome: committed (a crash of the process keeps it) before put
+      // resolves, on disk with the next sync. The host awaits it before the action returns, so
+      // the delivery's slot — and every delivery behind it at concurrency 1 — waits for it: commit
+      // at once rather than at the end of this turn, and never wait for an fsync.
+      await commit.run(() => queries.putIdempotency(key, encoded, now), { durable: false, now: true });
     },
   };
 
@@ -315,7 +343,8 @@ export class SqliteTransport implements Transport {
   async health(): Promise<TransportHealth> {
     if (this.#closed) return { ok: false, detail: 'closed' };
     if (!this.#open) return { ok: false, detail: 'not open' };
-    if (this.#writeError) return { ok: false, detail: this.#writeError.message };
+    const error = this.#writeError ?? this.#syncError;
+    if (error) return { ok: false, detail: error.message };
     try {
       this.#open.db.prepare('SELECT 1').get();
       return { ok: true, detail: this.path };
@@ -358,6 +387,16 @@ export class SqliteTransport implements Transport {
     return this.#open?.commit.commits ?? 0;
   }
 
+  /** WAL syncs since open (synchronous: full); each covers every commit made before it started. */
+  get syncs(): number {
+    return this.#open?.commit.syncs ?? 0;
+  }
+
+  /** WAL checkpoints since open (pages copied into the database file, which is then synced). */
+  get checkpoints(): number {
+    return this.#open?.commit.checkpoints ?? 0;
+  }
+
   async close(options: { deadlineMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -366,7 +405,8 @@ export class SqliteTransport implements Transport {
     await Promise.all([...this.#consumers.values()].map((c) => c.stop(options)));
     await open.retention.stop();
     await open.commit.idle();
-    open.commit.close();
+    await open.commit.close();
+    open.files.close();
     this.#open = undefined;
     try {
       open.db.pragma('wal_checkpoint(TRUNCATE)');
