@@ -9,8 +9,10 @@
 //   pnpm build && node bench/e2e-latency.ts   # BENCH_RATE=1000 BENCH_SECONDS=10 BENCH_RUNS=3
 //   BENCH_RULE_CONCURRENCY=default,16 the rule concurrencies compared (default = unset, the runner's 1);
 //   BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the daemon
+//   BENCH_BASE=/path/to/other/checkout (built) also runs that tree's daemon, alternating with this
+//   one in the same run (A/B): every concurrency is measured for both.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -19,11 +21,12 @@ import {
   freePort,
   jiraWebhookBody,
   loadAverage,
+  type Started,
   sign,
-  startDaemon,
   stop,
   track,
   WEBHOOK_SECRET,
+  waitForOk,
 } from './webhook-lib.ts';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -31,7 +34,14 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 2);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 // Rule concurrencies to compare side by side; 'default' leaves it unset (the runner's default, 1).
-const CONCURRENCIES = (process.env.BENCH_RULE_CONCURRENCY ?? 'default,16').split(',');
+const RULE_CONCURRENCIES = (process.env.BENCH_RULE_CONCURRENCY ?? 'default,16').split(',');
+const BASE = process.env.BENCH_BASE;
+const TREES: Array<[string, string]> = [
+  ...(BASE ? ([['base', join(BASE, 'apps/runner/dist/cli.js')]] as Array<[string, string]>) : []),
+  ['this tree', join(import.meta.dirname, '../apps/runner/dist/cli.js')],
+];
+// Configurations measured side by side: every tree × every rule concurrency.
+const CONCURRENCIES = TREES.flatMap(([tree]) => RULE_CONCURRENCIES.map((c) => `${tree}|${c}`));
 const DRAIN_MS = 15_000;
 const DAEMON_NODE_ARGS = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 
@@ -187,14 +197,32 @@ async function send(pool: Pool, requests: Prepared[]) {
   return { sentAt, ack, failed, achievedRate: requests.length / elapsed };
 }
 
-async function oneRun(run: number, concurrency: string): Promise<RunResult> {
+/** `switchyard run` from the given tree's built CLI; ready = first 200 from /readyz. */
+async function startDaemon(cli: string, dir: string, port: number, yaml: string): Promise<Started> {
+  const config = join(dir, 'switchyard.yaml');
+  writeFileSync(config, yaml);
+  const started = performance.now();
+  const child = track(
+    spawn(process.execPath, [...DAEMON_NODE_ARGS, cli, 'run', '--config', config], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForOk(`${url}/readyz`, 30_000, child);
+  return { child, url, readyMs: performance.now() - started };
+}
+
+async function oneRun(run: number, configuration: string): Promise<RunResult> {
+  const [tree, concurrency] = configuration.split('|') as [string, string];
+  const cli = TREES.find(([t]) => t === tree)![1];
   const sink = await startSink();
   const dir = mkdtempSync(join(tmpdir(), 'sy-bench-e2e-'));
   const port = await freePort();
-  const daemon = await startDaemon(dir, port, daemonYaml(port, sink.url, concurrency), DAEMON_NODE_ARGS);
+  const daemon = await startDaemon(cli, dir, port, daemonYaml(port, sink.url, concurrency));
   const pool = new Pool(daemon.url, { connections: 64 });
   try {
-    const base = 1_000_000 * (run + 1) + 100_000 * CONCURRENCIES.indexOf(concurrency);
+    const base = 1_000_000 * (run + 1) + 100_000 * CONCURRENCIES.indexOf(configuration);
     const warm = prepare(base, Math.round(RATE * WARMUP_SECONDS));
     const measured = prepare(base + warm.length, Math.round(RATE * SECONDS));
     await send(pool, warm);
@@ -236,9 +264,15 @@ async function oneRun(run: number, concurrency: string): Promise<RunResult> {
   }
 }
 
+function label(configuration: string): string {
+  const [tree, concurrency] = configuration.split('|') as [string, string];
+  const rule = `rule concurrency ${concurrency === 'default' ? '1 (default)' : concurrency}`;
+  return TREES.length > 1 ? `${tree}: ${rule}` : rule;
+}
+
 async function main(): Promise<void> {
   console.log(
-    `# End-to-end latency · ${machine()} · load average ${loadAverage()} · ${RATE} webhooks/s × ${SECONDS}s (+${WARMUP_SECONDS}s warm-up) × ${RUNS} runs · rule concurrency ${CONCURRENCIES.join(' vs ')} · body ${Buffer.byteLength(TEMPLATE)} bytes`,
+    `# End-to-end latency · ${machine()} · load average ${loadAverage()} · ${RATE} webhooks/s × ${SECONDS}s (+${WARMUP_SECONDS}s warm-up) × ${RUNS} runs · rule concurrency ${RULE_CONCURRENCIES.join(' vs ')}${BASE ? ` · base tree ${BASE} vs this tree` : ''} · body ${Buffer.byteLength(TEMPLATE)} bytes`,
   );
   const results = new Map<string, RunResult[]>(CONCURRENCIES.map((c) => [c, []]));
   for (let run = 0; run < RUNS; run++) {
@@ -247,7 +281,7 @@ async function main(): Promise<void> {
       const r = await oneRun(run, concurrency);
       results.get(concurrency)!.push(r);
       console.log(
-        `run ${run + 1} concurrency ${concurrency} (load ${loadAverage()}): sent ${r.sent} at ${r.achievedRate.toFixed(0)}/s, received ${r.received}, failed ${r.failed} · e2e p50 ${r.e2eP50.toFixed(2)} ms p99 ${r.e2eP99.toFixed(2)} ms max ${r.e2eMax.toFixed(1)} ms · 202 p50 ${r.ackP50.toFixed(2)} ms p99 ${r.ackP99.toFixed(2)} ms`,
+        `run ${run + 1} ${label(concurrency)} (load ${loadAverage()}): sent ${r.sent} at ${r.achievedRate.toFixed(0)}/s, received ${r.received}, failed ${r.failed} · e2e p50 ${r.e2eP50.toFixed(2)} ms p99 ${r.e2eP99.toFixed(2)} ms max ${r.e2eMax.toFixed(1)} ms · 202 p50 ${r.ackP50.toFixed(2)} ms p99 ${r.ackP99.toFixed(2)} ms`,
       );
     }
   }
@@ -255,9 +289,8 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const [concurrency, rs] of results) {
     const m = (k: keyof RunResult) => median(rs.map((r) => r[k]));
-    const label = `rule concurrency ${concurrency === 'default' ? '1 (default)' : concurrency}`;
     rows.push([
-      label,
+      label(concurrency),
       m('e2eP50').toFixed(2),
       m('e2eP99').toFixed(2),
       m('e2eMax').toFixed(1),

@@ -5,6 +5,7 @@
 //
 //   pnpm build && node bench/ingest.ts   # BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_CONNECTIONS=32
 //   BENCH_STORE=sqlite (default, synchronous=full) | sqlite-normal | memory
+//   BENCH_BASE=/path/to/other/checkout (built) also runs that tree's daemon in every run (A/B)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const STORE = process.env.BENCH_STORE ?? 'sqlite';
 const TOKEN = 'bench-token-0123456789abcdef';
+const BASE = process.env.BENCH_BASE;
+const BASE_CLI = BASE ? join(BASE, 'apps/runner/dist/cli.js') : undefined;
 
 function eventBody(): string {
   const fields: Record<string, unknown> = {};
@@ -98,7 +101,7 @@ async function startRaw(): Promise<Server> {
   return { child, url, readyMs: performance.now() - started };
 }
 
-async function startDaemon(dir: string, port: number): Promise<Server> {
+async function startDaemon(dir: string, port: number, cli = CLI): Promise<Server> {
   const config = join(dir, 'switchyard.yaml');
   writeFileSync(
     config,
@@ -111,7 +114,7 @@ async function startDaemon(dir: string, port: number): Promise<Server> {
     ].join('\n'),
   );
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+  const child = spawn(process.execPath, [cli, 'run', '--config', config], {
     env: { ...process.env, BENCH_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -184,15 +187,29 @@ async function main(): Promise<void> {
   );
   const raw: Load[] = [];
   const daemon: Load[] = [];
+  const base: Load[] = [];
   const readyMs: number[] = [];
+  const baseReadyMs: number[] = [];
   const rawReadyMs: number[] = [];
   const idleRss: number[] = [];
+  const baseIdleRss: number[] = [];
   const rawIdleRss: number[] = [];
+  const kinds = BASE_CLI ? (['raw', 'daemon', 'base'] as const) : (['raw', 'daemon'] as const);
   for (let run = 0; run < RUNS; run++) {
-    // Alternate the order so neither side always runs on a warmer machine.
-    const order = run % 2 === 0 ? (['raw', 'daemon'] as const) : (['daemon', 'raw'] as const);
+    // Rotate the order so no server always runs on a warmer (or busier) machine.
+    const order = kinds.map((_, i) => kinds[(i + run) % kinds.length]!);
     for (const which of order) {
-      if (which === 'raw') {
+      if (which === 'base') {
+        const dir = mkdtempSync(join(tmpdir(), 'sy-bench-ingest-base-'));
+        const server = await startDaemon(dir, await freePort(), BASE_CLI);
+        baseReadyMs.push(server.readyMs);
+        await new Promise((r) => setTimeout(r, 1000));
+        baseIdleRss.push(rssMb(server.child.pid!));
+        await load(server.url, 1, true); // warm-up
+        base.push(await load(server.url, SECONDS, true));
+        await stop(server);
+        rmSync(dir, { recursive: true, force: true });
+      } else if (which === 'raw') {
         const server = await startRaw();
         rawReadyMs.push(server.readyMs);
         await new Promise((r) => setTimeout(r, 1000));
@@ -213,7 +230,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `run ${run + 1}: raw ${Math.round(raw.at(-1)!.rps)} req/s, daemon ${Math.round(daemon.at(-1)!.rps)} req/s (non-2xx ${daemon.at(-1)!.non2xx}, errors ${daemon.at(-1)!.errors})`,
+      `run ${run + 1}: raw ${Math.round(raw.at(-1)!.rps)} req/s, daemon ${Math.round(daemon.at(-1)!.rps)} req/s (non-2xx ${daemon.at(-1)!.non2xx}, errors ${daemon.at(-1)!.errors})${base.length > 0 ? `, base daemon ${Math.round(base.at(-1)!.rps)} req/s (non-2xx ${base.at(-1)!.non2xx}, errors ${base.at(-1)!.errors})` : ''}`,
     );
   }
   const m = (xs: Load[], k: keyof Load) => median(xs.map((x) => x[k]));
@@ -239,11 +256,29 @@ async function main(): Promise<void> {
         fmt(median(readyMs)),
         median(idleRss).toFixed(1),
       ],
+      ...(base.length > 0
+        ? [
+            [
+              `base tree's switchyard run (${BASE})`,
+              fmt(m(base, 'rps')),
+              fmt(m(base, 'p50')),
+              fmt(m(base, 'p99')),
+              String(base.reduce((a, b) => a + b.non2xx, 0)),
+              fmt(median(baseReadyMs)),
+              median(baseIdleRss).toFixed(1),
+            ],
+          ]
+        : []),
     ],
   );
   console.log(
     `\ningest ratio: ${(ratio * 100).toFixed(0)}% of raw (goal ≥ 50%) · idle RSS ${median(idleRss).toFixed(1)} MB (goal ≤ 90) · start→ready ${fmt(median(readyMs))} ms (goal ≤ 250)`,
   );
+  if (base.length > 0) {
+    console.log(
+      `base tree: ${((m(base, 'rps') / m(raw, 'rps')) * 100).toFixed(0)}% of raw · all base daemon runs: ${base.map((d) => Math.round(d.rps)).join(', ')} req/s · this tree / base per run: ${daemon.map((d, i) => (d.rps / base[i]!.rps).toFixed(2)).join(' / ')}`,
+    );
+  }
   console.log(
     `all daemon runs: ${daemon.map((d) => Math.round(d.rps)).join(', ')} req/s; raw: ${raw.map((d) => Math.round(d.rps)).join(', ')}; ready ms: ${readyMs.map((x) => Math.round(x)).join(', ')}; RSS MB: ${idleRss.map((x) => x.toFixed(1)).join(', ')}`,
   );

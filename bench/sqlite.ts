@@ -1,13 +1,24 @@
 // SQLite transport benchmark: durable publish and publish→deliver with 1 and 8 concurrent
 // publishers, raw better-sqlite3 batched inserts in the same run for comparison, and trace() on a
 // store holding 1M events. Run after `pnpm build`: node bench/sqlite.ts [--quick]
+//   BENCH_BASE=/path/to/other/checkout (built) runs that tree's store in the same run, each row
+//   alternating between the two (A/B), for before/after comparisons on a shared machine.
+//   BENCH_ROUNDS=3 repeats every row (medians reported).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEnvelope, type SwitchyardEvent } from '@switchyard/core';
 import { SqliteTransport } from '@switchyard/store-sqlite';
 import Database from 'better-sqlite3';
 
+type Store = typeof SqliteTransport;
+const BASE = process.env.BENCH_BASE;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const stores: Array<[string, Store]> = [['this tree', SqliteTransport]];
+if (BASE) {
+  const mod = (await import(join(BASE, 'packages/store-sqlite/dist/index.js'))) as { SqliteTransport: Store };
+  stores.unshift(['base', mod.SqliteTransport]);
+}
 const quick = process.argv.includes('--quick');
 const N = quick ? 5_000 : 40_000;
 const TRACE_EVENTS = quick ? 100_000 : 1_000_000;
@@ -53,11 +64,12 @@ function raw(): number {
 }
 
 async function publish(
+  Store: Store,
   publishers: number,
   deliver: boolean,
   synchronous: 'full' | 'normal' = 'full',
 ): Promise<{ rate: number; perCommit: number }> {
-  const t = new SqliteTransport({ path: nextPath(), synchronous });
+  const t = new Store({ path: nextPath(), synchronous });
   await t.open();
   let delivered = 0;
   let done: () => void = () => {};
@@ -148,8 +160,18 @@ async function traceAt(): Promise<{ median: number; p99: number; fillS: number }
   return { median: at(0.5), p99: at(0.99), fillS };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
 try {
-  const rawRate = raw();
+  const loadStart = load();
+  const rawRates: number[] = [];
   const rows: string[] = [];
   const fmt = (n: number) => n.toLocaleString('en-US');
   for (const [label, publishers, deliver, sync] of [
@@ -160,17 +182,33 @@ try {
     ['publish → deliver, 256 publishers', 256, true, 'full'],
     ['publish → deliver, 8 publishers, synchronous=normal', 8, true, 'normal'],
   ] as const) {
-    const r = await publish(publishers, deliver, sync);
-    rows.push(`| ${label} | ${fmt(r.rate)} | ${r.perCommit} | ${(r.rate / rawRate).toFixed(3)} |`);
+    const runs = new Map<string, Array<{ rate: number; perCommit: number }>>(stores.map(([n]) => [n, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      rawRates.push(raw());
+      // Alternate which store goes first, so neither always gets the warmer (or noisier) slot.
+      const order = round % 2 === 0 ? stores : [...stores].reverse();
+      for (const [name, Store] of order)
+        runs.get(name)!.push(await publish(Store, publishers, deliver, sync));
+    }
+    const rawRate = median(rawRates);
+    for (const [name] of stores) {
+      const rs = runs.get(name)!;
+      const rate = median(rs.map((r) => r.rate));
+      const perCommit = median(rs.map((r) => r.perCommit));
+      const each = rs.length > 1 ? ` (${rs.map((r) => fmt(r.rate)).join(' / ')})` : '';
+      const who = stores.length > 1 ? `${name}: ` : '';
+      rows.push(`| ${who}${label} | ${fmt(rate)}${each} | ${perCommit} | ${(rate / rawRate).toFixed(3)} |`);
+    }
   }
+  const rawRate = median(rawRates);
   const trace = await traceAt();
   const out = [
-    `Date: ${new Date().toISOString().slice(0, 10)} · machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}) · Node ${process.version}`,
-    `Command: \`pnpm build && node bench/sqlite.ts${quick ? ' --quick' : ''}\` · ${fmt(N)} events per row · synchronous=full unless noted · DeploymentCompleted events (~330 B JSON)`,
+    `Date: ${new Date().toISOString().slice(0, 10)} · machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}) · Node ${process.version} · load average ${loadStart} at start, ${load()} at end`,
+    `Command: \`pnpm build && ${BASE ? `BENCH_BASE=${BASE} ` : ''}${ROUNDS > 1 ? `BENCH_ROUNDS=${ROUNDS} ` : ''}node bench/sqlite.ts${quick ? ' --quick' : ''}\` · ${fmt(N)} events per row · synchronous=full unless noted · DeploymentCompleted events (~330 B JSON)${ROUNDS > 1 ? ` · medians of ${ROUNDS} rounds` : ''}`,
     '',
     '| scenario | events/s | events per commit | ratio to raw inserts |',
     '| --- | ---: | ---: | ---: |',
-    `| raw better-sqlite3, 1,000-row transactions | ${fmt(rawRate)} | 1000 | 1.000 |`,
+    `| raw better-sqlite3, 1,000-row transactions (median of ${rawRates.length}) | ${fmt(rawRate)} | 1000 | 1.000 |`,
     ...rows,
     '',
     `trace(id) on a store holding ${fmt(TRACE_EVENTS)} events (chains of 10): median ${trace.median} ms, p99 ${trace.p99} ms (200 ids; store filled in ${trace.fillS} s)`,

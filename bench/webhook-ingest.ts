@@ -7,7 +7,10 @@
 //
 //   pnpm build && node bench/webhook-ingest.ts   # BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_CONNECTIONS=32
 //   (Node-RED is installed on first use into bench/.node-red/, outside the workspace.)
-import { mkdtempSync, rmSync } from 'node:fs';
+//   BENCH_BASE=/path/to/other/checkout (built) adds target `daemon-base`: that tree's daemon, same
+//   config, in the same rotation (A/B). BENCH_TARGETS=daemon,daemon-base compares just the two.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -25,7 +28,9 @@ import {
   startNodeRed,
   startRaw,
   stop,
+  track,
   WEBHOOK_SECRET,
+  waitForOk,
 } from './webhook-lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -38,9 +43,10 @@ const DAEMON_NODE_ARGS = process.env.BENCH_DAEMON_NODE_ARGS?.split(' ').filter(B
 const BODY = jiraWebhookBody();
 const SIGNATURE = sign(BODY);
 
-type Target = 'raw' | 'daemon' | 'node-red';
+type Target = 'raw' | 'daemon' | 'daemon-base' | 'node-red';
+const BASE = process.env.BENCH_BASE;
 const TARGETS: Target[] = (
-  (process.env.BENCH_TARGETS ?? 'raw,daemon,node-red').split(',') as Target[]
+  (process.env.BENCH_TARGETS ?? `raw,daemon,${BASE ? 'daemon-base,' : ''}node-red`).split(',') as Target[]
 ).filter(Boolean);
 
 interface Load {
@@ -104,10 +110,29 @@ function daemonYaml(port: number): string {
   ].join('\n');
 }
 
+/** The base tree's built CLI with the same config (webhook-lib's startDaemon runs this tree's). */
+async function startBaseDaemon(dir: string, port: number): Promise<Started> {
+  if (!BASE) throw new Error('target daemon-base needs BENCH_BASE=/path/to/a/built/checkout');
+  const config = join(dir, 'switchyard.yaml');
+  writeFileSync(config, daemonYaml(port));
+  const started = performance.now();
+  const child = track(
+    spawn(
+      process.execPath,
+      [...DAEMON_NODE_ARGS, join(BASE, 'apps/runner/dist/cli.js'), 'run', '--config', config],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
+    ),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForOk(`${url}/readyz`, 30_000, child);
+  return { child, url, readyMs: performance.now() - started };
+}
+
 async function start(target: Target, dir: string): Promise<Started> {
   if (target === 'raw') return startRaw();
   const port = await freePort();
   if (target === 'daemon') return startDaemon(dir, port, daemonYaml(port), DAEMON_NODE_ARGS);
+  if (target === 'daemon-base') return startBaseDaemon(dir, port);
   return startNodeRed(dir, port);
 }
 
@@ -141,6 +166,7 @@ async function main(): Promise<void> {
   const label: Record<Target, string> = {
     raw: 'raw node:http (read body, JSON.parse, 202)',
     daemon: `switchyard run: /webhooks/jira → IssueTransitioned, SQLite ${SYNCHRONOUS ?? 'synchronous=full'}`,
+    'daemon-base': `base tree's switchyard run, same config (${BASE})`,
     'node-red': 'Node-RED: http in → function → http response',
   };
   const rows = TARGETS.map((t) => [
@@ -172,6 +198,7 @@ async function main(): Promise<void> {
         .join(' / ');
     if (results.has('raw')) parts.push(`per-run daemon/raw ${paired('raw')}`);
     if (results.has('node-red')) parts.push(`per-run daemon/Node-RED ${paired('node-red')}`);
+    if (results.has('daemon-base')) parts.push(`per-run daemon/base daemon ${paired('daemon-base')}`);
     console.log(`\n${parts.join(' · ')} · load average at end ${loadAverage()}`);
   }
 }
