@@ -4,17 +4,23 @@
 //   pipeline file — and two rules; ready = spawn → first 200 from GET /readyz;
 // - Node-RED 4 with its http in → function → http response flow; ready = first 200 from its http-in;
 // - a bare node:http server (bench/ingest-raw-server.mjs), the floor.
-// Idle RSS is VmRSS from /proc after the process has sat idle for BENCH_IDLE_MS (default 2 s).
+// Idle RSS is VmRSS from /proc after the process has sat idle for BENCH_IDLE_MS (default 2 s); CPU
+// to ready is the process's user + system time (all threads) when it was found ready, the figure to
+// compare on a shared machine, where wall time swings with the neighbours' load.
 //
 //   pnpm build && node bench/footprint.ts   # BENCH_STARTS=5 BENCH_IDLE_MS=2000
-//   BENCH_PROFILE_DIR=/tmp/prof also writes a --cpu-prof of each daemon start (start-up only).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//   BENCH_PROFILE_DIR=/tmp/prof also writes a --cpu-prof of each daemon start (until it is stopped).
+//   BENCH_BASELINE_CLI=/path/to/other/checkout/apps/runner/dist/cli.js adds that build as a fourth
+//   target, interleaved with the others: an A/B of a change on a shared, noisy machine.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FAKE_SLACK_DEFAULT_WEBHOOK, FakeDingTalk, FakeJira, FakeSlack } from '@switchyard/testing';
 import { machine, median, printTable } from './lib.ts';
 import {
+  CLI,
   ensureNodeRed,
   fmt,
   freePort,
@@ -22,19 +28,27 @@ import {
   nodeRedVersion,
   rssMb,
   type Started,
-  startDaemon,
   startNodeRed,
   startRaw,
   stop,
+  track,
   WEBHOOK_SECRET,
+  waitForOk,
 } from './webhook-lib.ts';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2000);
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
-type Target = 'raw' | 'daemon' | 'node-red';
-const TARGETS: Target[] = (process.env.BENCH_TARGETS ?? 'raw,daemon,node-red').split(',') as Target[];
+const BASELINE_CLI = process.env.BENCH_BASELINE_CLI;
+
+type Target = 'raw' | 'daemon' | 'baseline' | 'node-red';
+const TARGETS: Target[] = (
+  process.env.BENCH_TARGETS ?? `raw,daemon,${BASELINE_CLI ? 'baseline,' : ''}node-red`
+).split(',') as Target[];
+if (TARGETS.includes('baseline') && !BASELINE_CLI) {
+  throw new Error('target "baseline" needs BENCH_BASELINE_CLI=<checkout>/apps/runner/dist/cli.js');
+}
 
 const PIPELINE = `pipeline:
   name: feature-driven-deployment
@@ -137,9 +151,43 @@ function daemonYaml(port: number, fakes: Fakes): string {
   ].join('\n');
 }
 
+/** utime + stime from /proc/<pid>/stat, in ms. */
+function cpuTimeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+// USER_HZ: 100 on every Linux build Node supports (sysconf(_SC_CLK_TCK) is not reachable from Node).
+const CLOCK_TICKS = 100;
+
 interface Sample {
   readyMs: number;
+  /** CPU time (user + system, all threads) the process had used when it was found ready. */
+  cpuMs: number;
   rss: number;
+}
+
+/** `switchyard run` from the given built CLI; ready = spawn → first 200 from /readyz. */
+async function startDaemonAt(
+  cli: string,
+  dir: string,
+  port: number,
+  yaml: string,
+  args: string[],
+): Promise<Started> {
+  const config = join(dir, 'switchyard.yaml');
+  writeFileSync(config, yaml);
+  const started = performance.now();
+  const child = track(
+    spawn(process.execPath, [...args, cli, 'run', '--config', config], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForOk(`${url}/readyz`, 30_000, child);
+  return { child, url, readyMs: performance.now() - started };
 }
 
 async function startOne(target: Target, dir: string, fakes: Fakes, index: number): Promise<Started> {
@@ -149,9 +197,10 @@ async function startOne(target: Target, dir: string, fakes: Fakes, index: number
   mkdirSync(join(dir, 'pipelines'));
   writeFileSync(join(dir, 'pipelines/feature-driven-deployment.yaml'), PIPELINE);
   const args = PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=daemon-start-${index}.cpuprofile`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${target}-start-${index}.cpuprofile`]
     : [];
-  return startDaemon(dir, port, daemonYaml(port, fakes), args);
+  const cli = target === 'baseline' ? BASELINE_CLI! : CLI;
+  return startDaemonAt(cli, dir, port, daemonYaml(port, fakes), args);
 }
 
 async function main(): Promise<void> {
@@ -169,11 +218,12 @@ async function main(): Promise<void> {
         const dir = mkdtempSync(join(tmpdir(), `sy-bench-footprint-${target}-`));
         try {
           const server = await startOne(target, dir, fakes, i);
+          const cpuMs = cpuTimeMs(server.child.pid!);
           await new Promise((r) => setTimeout(r, IDLE_MS));
           const rss = rssMb(server.child.pid!);
           await stop(server.child);
-          samples.get(target)!.push({ readyMs: server.readyMs, rss });
-          line.push(`${target} ${fmt(server.readyMs)} ms ${rss.toFixed(1)} MB`);
+          samples.get(target)!.push({ readyMs: server.readyMs, cpuMs, rss });
+          line.push(`${target} ${fmt(server.readyMs)} ms (cpu ${fmt(cpuMs)}) ${rss.toFixed(1)} MB`);
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
@@ -186,15 +236,24 @@ async function main(): Promise<void> {
   const label: Record<Target, string> = {
     raw: 'bare node:http server (floor)',
     daemon: 'switchyard run, SQLite, all 5 plugins + 2 rules + 1 pipeline',
+    baseline: `the same, baseline build (${BASELINE_CLI})`,
     'node-red': 'Node-RED (http in → function → http response)',
   };
   const m = (t: Target, k: keyof Sample) => median(samples.get(t)!.map((s) => s[k]));
   console.log('');
   printTable(
-    ['process', 'start→ready ms (median)', 'idle RSS MB (median)', 'all starts ms', 'all RSS MB'],
+    [
+      'process',
+      'start→ready ms (median)',
+      'CPU ms to ready (median)',
+      'idle RSS MB (median)',
+      'all starts ms',
+      'all RSS MB',
+    ],
     TARGETS.map((t) => [
       label[t],
       fmt(m(t, 'readyMs')),
+      fmt(m(t, 'cpuMs')),
       m(t, 'rss').toFixed(1),
       samples
         .get(t)!
@@ -208,7 +267,7 @@ async function main(): Promise<void> {
   );
   if (samples.has('daemon')) {
     console.log(
-      `\ndaemon start→ready ${fmt(m('daemon', 'readyMs'))} ms (goal ≤ 250) · idle RSS ${m('daemon', 'rss').toFixed(1)} MB (goal ≤ 90)${samples.has('node-red') ? ` · vs Node-RED ${fmt(m('node-red', 'readyMs'))} ms, ${m('node-red', 'rss').toFixed(1)} MB` : ''} · load average at end ${loadAverage()}`,
+      `\ndaemon start→ready ${fmt(m('daemon', 'readyMs'))} ms (goal ≤ 250) · idle RSS ${m('daemon', 'rss').toFixed(1)} MB (goal ≤ 90)${samples.has('baseline') ? ` · baseline ${fmt(m('baseline', 'readyMs'))} ms (CPU ${fmt(m('baseline', 'cpuMs'))} vs ${fmt(m('daemon', 'cpuMs'))}), ${m('baseline', 'rss').toFixed(1)} MB` : ''}${samples.has('node-red') ? ` · vs Node-RED ${fmt(m('node-red', 'readyMs'))} ms, ${m('node-red', 'rss').toFixed(1)} MB` : ''} · load average at end ${loadAverage()}`,
     );
   }
 }
