@@ -206,7 +206,7 @@ export class Leases {
   /** Every slot that has a holder (read one by one: only at start and when a runner died). */
   async heldSlots(): Promise<Slot[]> {
     const out: Slot[] = [];
-    for (const name of await this.kv.keys(SLOT)) {
+    for (const name of new Set(await this.kv.keys(SLOT))) {
       const slot = await this.read(name.slice(SLOT.length));
       if (slot?.value.holder) out.push(slot);
     }

@@ -88,6 +88,7 @@ export class RunManager {
   #losing = false;
   #cancelBeat: (() => void) | undefined;
   #beat: Promise<void> = Promise.resolve();
+  #pruning: Promise<void> = Promise.resolve();
   /** Resolves once the first lease is taken (runs asked for before start() wait for it). */
   readonly #registered: Promise<void>;
   #onRegistered!: () => void;
@@ -258,7 +259,7 @@ export class RunManager {
     this.#halt(new RunAbort('shutdown', 'the runner is stopping'));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.#drives, this.#beat]),
+      Promise.allSettled([...this.#drives, this.#beat, this.#pruning]),
       new Promise((resolve) => {
         timer = setTimeout(resolve, deadlineMs);
       }),
@@ -620,7 +621,7 @@ export class RunManager {
       ...(failure?.tail ? { tail: failure.tail } : {}),
     });
     if (!options.keepWorkspaces) rmSync(run.workspace, { recursive: true, force: true });
-    await this.#prune();
+    this.#schedulePrune();
   }
 
   async #runStep(
@@ -891,6 +892,16 @@ export class RunManager {
       { runId: run.id, pipeline: run.pipeline },
       `pipeline run ${run.id} ${outcome} before it started: ${reason}`,
     );
+  }
+
+  /**
+   * Prunes after the run, off the slot's path: listing every run can be slow on a shared store, and
+   * the next queued run should not wait for it. One prune at a time.
+   */
+  #schedulePrune(): void {
+    this.#pruning = this.#pruning
+      .then(() => this.#prune())
+      .catch((error) => this.#d.logger.warn({ err: error }, 'could not prune finished pipeline runs'));
   }
 
   /** Forgets the oldest finished runs beyond `keepRuns`, with their logs. */
