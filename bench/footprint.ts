@@ -10,8 +10,8 @@
 //
 //   pnpm build && node bench/footprint.ts   # BENCH_STARTS=5 BENCH_IDLE_MS=2000
 //   BENCH_PROFILE_DIR=/tmp/prof also writes a --cpu-prof of each daemon start (until it is stopped).
-//   BENCH_BASELINE_CLI=/path/to/other/checkout/apps/runner/dist/cli.js adds that build as a fourth
-//   target, interleaved with the others: an A/B of a change on a shared, noisy machine.
+//   BENCH_BASE=/path/to/other/checkout (built) adds target `daemon-base`: that tree's daemon, same
+//   config, interleaved with the others (A/B on a shared, noisy machine), as in webhook-ingest.ts.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -40,14 +40,14 @@ const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2000);
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
-const BASELINE_CLI = process.env.BENCH_BASELINE_CLI;
+const BASE = process.env.BENCH_BASE;
 
-type Target = 'raw' | 'daemon' | 'baseline' | 'node-red';
+type Target = 'raw' | 'daemon' | 'daemon-base' | 'node-red';
 const TARGETS: Target[] = (
-  process.env.BENCH_TARGETS ?? `raw,daemon,${BASELINE_CLI ? 'baseline,' : ''}node-red`
+  process.env.BENCH_TARGETS ?? `raw,daemon,${BASE ? 'daemon-base,' : ''}node-red`
 ).split(',') as Target[];
-if (TARGETS.includes('baseline') && !BASELINE_CLI) {
-  throw new Error('target "baseline" needs BENCH_BASELINE_CLI=<checkout>/apps/runner/dist/cli.js');
+if (TARGETS.includes('daemon-base') && !BASE) {
+  throw new Error('target daemon-base needs BENCH_BASE=/path/to/a/built/checkout');
 }
 
 const PIPELINE = `pipeline:
@@ -199,7 +199,7 @@ async function startOne(target: Target, dir: string, fakes: Fakes, index: number
   const args = PROFILE_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${target}-start-${index}.cpuprofile`]
     : [];
-  const cli = target === 'baseline' ? BASELINE_CLI! : CLI;
+  const cli = target === 'daemon-base' ? join(BASE!, 'apps/runner/dist/cli.js') : CLI;
   return startDaemonAt(cli, dir, port, daemonYaml(port, fakes), args);
 }
 
@@ -236,7 +236,7 @@ async function main(): Promise<void> {
   const label: Record<Target, string> = {
     raw: 'bare node:http server (floor)',
     daemon: 'switchyard run, SQLite, all 5 plugins + 2 rules + 1 pipeline',
-    baseline: `the same, baseline build (${BASELINE_CLI})`,
+    'daemon-base': `base tree's switchyard run, same config (${BASE})`,
     'node-red': 'Node-RED (http in → function → http response)',
   };
   const m = (t: Target, k: keyof Sample) => median(samples.get(t)!.map((s) => s[k]));
@@ -267,7 +267,7 @@ async function main(): Promise<void> {
   );
   if (samples.has('daemon')) {
     console.log(
-      `\ndaemon start→ready ${fmt(m('daemon', 'readyMs'))} ms (goal ≤ 250) · idle RSS ${m('daemon', 'rss').toFixed(1)} MB (goal ≤ 90)${samples.has('baseline') ? ` · baseline ${fmt(m('baseline', 'readyMs'))} ms (CPU ${fmt(m('baseline', 'cpuMs'))} vs ${fmt(m('daemon', 'cpuMs'))}), ${m('baseline', 'rss').toFixed(1)} MB` : ''}${samples.has('node-red') ? ` · vs Node-RED ${fmt(m('node-red', 'readyMs'))} ms, ${m('node-red', 'rss').toFixed(1)} MB` : ''} · load average at end ${loadAverage()}`,
+      `\ndaemon start→ready ${fmt(m('daemon', 'readyMs'))} ms (goal ≤ 250) · idle RSS ${m('daemon', 'rss').toFixed(1)} MB (goal ≤ 90)${samples.has('daemon-base') ? ` · base ${fmt(m('daemon-base', 'readyMs'))} ms (CPU ${fmt(m('daemon-base', 'cpuMs'))} vs ${fmt(m('daemon', 'cpuMs'))}), ${m('daemon-base', 'rss').toFixed(1)} MB` : ''}${samples.has('node-red') ? ` · vs Node-RED ${fmt(m('node-red', 'readyMs'))} ms, ${m('node-red', 'rss').toFixed(1)} MB` : ''} · load average at end ${loadAverage()}`,
     );
   }
 }
