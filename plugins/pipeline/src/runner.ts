@@ -87,6 +87,8 @@ export class RunManager {
   /** Between noticing a lost lease and taking a new one: no run starts. */
   #losing = false;
   #cancelBeat: (() => void) | undefined;
+  #cancelFence: (() => void) | undefined;
+  #losingNow: Promise<void> | undefined;
   #beat: Promise<void> = Promise.resolve();
   #pruning: Promise<void> = Promise.resolve();
   /** Resolves once the first lease is taken (runs asked for before start() wait for it). */
@@ -246,6 +248,7 @@ export class RunManager {
       }
     }
     await this.#sweep(await this.#leases.registry(), { everySlot: true });
+    this.#armFence();
     this.#scheduleBeat();
   }
 
@@ -256,10 +259,11 @@ export class RunManager {
   async stop(deadlineMs: number): Promise<void> {
     this.#stopping = true;
     this.#cancelBeat?.();
+    this.#cancelFence?.();
     this.#halt(new RunAbort('shutdown', 'the runner is stopping'));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.#drives, this.#beat, this.#pruning]),
+      Promise.allSettled([...this.#drives, this.#beat, this.#pruning, this.#losingNow]),
       new Promise((resolve) => {
         timer = setTimeout(resolve, deadlineMs);
       }),
@@ -414,6 +418,7 @@ export class RunManager {
     try {
       const renewal = await this.#leases.renew((runId) => this.#active.has(runId));
       if (this.#stopping) return;
+      if (!renewal.lost) this.#armFence();
       for (const { runId, reason } of renewal.cancels) this.#cancel(runId, reason);
       if (renewal.lost) {
         await this.#lose('its lease ran out before it was renewed');
@@ -432,7 +437,37 @@ export class RunManager {
    * without writing to them, and comes back under a new lease — taking over its own old slots like
    * any dead runner's, if no one else did.
    */
-  async #lose(why: string): Promise<void> {
+  #lose(why: string): Promise<void> {
+    this.#losingNow ??= this.#relinquish(why).finally(() => {
+      this.#losingNow = undefined;
+    });
+    return this.#losingNow;
+  }
+
+  /**
+   * The watchdog: with no renewal until shortly before the lease runs out (killGrace + 1s before,
+   * at most a third of the lease), this runner stops its runs — so their steps are dead by the time
+   * another runner takes the slots over.
+   */
+  #armFence(): void {
+    this.#cancelFence?.();
+    if (this.#stopping) return;
+    const { clock, options, logger } = this.#d;
+    const margin = Math.min(options.killGrace + 1_000, Math.floor(this.#leases.ttlMs / 3));
+    const expiresAt = this.#leases.expiresAt;
+    this.#cancelFence = clock.setTimer(
+      () => {
+        this.#cancelFence = undefined;
+        if (this.#stopping || this.#losing || this.#leases.expiresAt !== expiresAt) return;
+        this.#lose('it could not renew its lease in time').catch((error) =>
+          logger.error({ err: error }, 'could not take a new pipeline lease'),
+        );
+      },
+      Math.max(0, expiresAt - margin - clock.now()),
+    );
+  }
+
+  async #relinquish(why: string): Promise<void> {
     const { logger, options } = this.#d;
     const old = this.#leases.id;
     this.#losing = true;
@@ -453,6 +488,7 @@ export class RunManager {
     if (this.#stopping) return;
     await this.#leases.register();
     this.#losing = false;
+    this.#armFence();
     logger.info({ runner: this.#leases.id, was: old }, `pipeline runner ${this.#leases.id} took a new lease`);
     await this.#sweep(await this.#leases.registry(), { everySlot: true });
   }

@@ -181,8 +181,11 @@ describe('several runners on one store', () => {
     const aId = (await runs(b))[0].runner as string;
 
     store.cut(0);
-    // Not yet: the lease holds until TTL after its last renewal.
+    // Not yet: the lease holds until TTL after its last renewal. But the cut-off runner, unable to
+    // renew, has stopped its step before then (killGrace + 1s before), writing nothing: by the time
+    // another runner takes over, nothing of run 1 is running anywhere.
     await clock.advance(TTL - 1);
+    await until(() => !alive(pidOf(r1)), 5_000, "run 1's step on the cut-off runner to be killed");
     expect(await statuses(b)).toEqual(['running', 'queued']);
     expect(b.emitted('PipelineCompleted')).toEqual([]);
 
@@ -195,8 +198,6 @@ describe('several runners on one store', () => {
       failedStage: 'work',
       failedStep: 'build',
     });
-    // The cut-off runner stopped its own step when its lease ran out, without writing anything.
-    await until(() => !alive(pidOf(r1)), 5_000, "run 1's step on the cut-off runner to be killed");
     await until(() => order().includes(`start ${r2}`), 10_000, 'run 2 to start on the live runner');
     release(r2);
     await b.waitFor('PipelineCompleted', (e) => e.data.runId === r2, 10_000);
