@@ -88,7 +88,10 @@ export const pipelinePlugin = definePlugin({
       async stop() {
         await manager.stop(options.killGrace + 1_000);
       },
-      health: () => ({ ok: true, detail: `${manager.activeRuns().length} run(s) in progress` }),
+      health: () => ({
+        ok: true,
+        detail: `${manager.activeRuns().length} run(s) in progress (runner ${manager.runnerId || 'not started'})`,
+      }),
     };
   },
 });
