@@ -1,3 +1,4 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type {
@@ -9,7 +10,7 @@ import type {
 } from '@switchyard/core';
 import { NatsErrorCodes, natsRetryable } from './errors.js';
 import { decodeToken, encodeToken } from './names.js';
-import { isWrongLastSequence } from './streams.js';
+import { isWrongLastSequence, kvSubjects } from './streams.js';
 
 /**
  * `kv(namespace)` on a JetStream KV bucket shared by every runner. Keys are `<namespace>.<key>`
@@ -22,6 +23,7 @@ export class NatsKeyValueStore implements KeyValueStore {
   constructor(
     private readonly resolve: () => KV,
     namespace: string,
+    private readonly lister: () => KeyLister,
   ) {
     this.#ns = encodeToken(namespace);
   }
@@ -63,15 +65,29 @@ export class NatsKeyValueStore implements KeyValueStore {
   }
 
   async keys(prefix = ''): Promise<string[]> {
-    const out: string[] = [];
-    await guard('kv keys', async () => {
-      for await (const k of await this.bucket.keys(`${this.#ns}.*`)) {
-        const key = decodeToken(k.slice(this.#ns.length + 1));
-        if (key.startsWith(prefix)) out.push(key);
-      }
+    const { jsm, name } = this.lister();
+    return guard('kv keys', async () => {
+      const candidates = (await kvSubjects(jsm, name, `${this.#ns}.*`)).filter((k) =>
+        decodeToken(k.slice(this.#ns.length + 1)).startsWith(prefix),
+      );
+      // Deleted keys keep a marker under their subject: only current values count.
+      const present = await mapChunked(
+        candidates,
+        async (k) => (await this.bucket.get(k))?.operation === 'PUT',
+      );
+      return candidates
+        .filter((_, i) => present[i])
+        .map((k) => decodeToken(k.slice(this.#ns.length + 1)))
+        .sort();
     });
-    return out.sort();
   }
+}
+
+/** What listing a bucket's keys needs (see kvSubjects). */
+export interface KeyLister {
+  jsm: JetStreamManager;
+  /** The bucket's name. */
+  name: string;
 }
 
 /** Delivery records, one KV entry per `<eventId>.<subscription>`. */
@@ -80,6 +96,7 @@ export class DeliveryRecords {
     private readonly bucket: KV,
     private readonly nc: NatsConnection,
     private readonly bucketName: string,
+    private readonly lister: Omit<KeyLister, 'name'>,
   ) {}
 
   /** Writes a record and waits for the bucket's ack. */
@@ -102,9 +119,8 @@ export class DeliveryRecords {
   async list(eventId: string): Promise<DeliveryRecord[]> {
     const prefix = encodeToken(eventId);
     return guard(`delivery records of ${eventId}`, async () => {
-      const keys: string[] = [];
-      for await (const k of await this.bucket.keys(`${prefix}.*`)) keys.push(k);
-      const entries = await Promise.all(keys.map((k) => this.bucket.get(k)));
+      const keys = await kvSubjects(this.lister.jsm, this.bucketName, `${prefix}.*`);
+      const entries = await mapChunked(keys, (k) => this.bucket.get(k));
       return entries
         .filter((e) => e !== null && e.operation === 'PUT')
         .map((e) => e!.json<DeliveryRecord>())
@@ -142,6 +158,14 @@ function recordBody(record: DeliveryRecord): string {
   } catch {
     return JSON.stringify({ ...record, result: '[result not serialisable as JSON]' });
   }
+}
+
+/** `fn` over `items`, 256 requests in flight at most (a listing can name thousands of keys). */
+async function mapChunked<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += 256)
+    out.push(...(await Promise.all(items.slice(i, i + 256).map(fn))));
+  return out;
 }
 
 async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -272,3 +272,15 @@ export function isWrongLastSequence(error: unknown): boolean {
     (error.code === 10071 || error.code === 10164 || /wrong last sequence/i.test(error.message))
   );
 }
+
+/**
+ * The subjects (below `$KV.<bucket>.`) a KV bucket holds under `filter`, deleted keys' markers
+ * included: one stream-info request, a snapshot. The KV client's own keys() runs a consumer that
+ * ends only at a 5 s idle heartbeat while the bucket is busy and names a key again for every write
+ * during the listing.
+ */
+export async function kvSubjects(jsm: JetStreamManager, bucket: string, filter: string): Promise<string[]> {
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: prefix + filter });
+  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+}

@@ -132,7 +132,7 @@ export class NatsTransport implements Transport {
         bucket(this.names.idempotencyBucket, maxAgeMs),
         bucket(this.names.kvBucket, 0),
       ]);
-      const records = new DeliveryRecords(deliveries, connection.nc, this.names.deliveriesBucket);
+      const records = new DeliveryRecords(deliveries, connection.nc, this.names.deliveriesBucket, { jsm });
       const now = () => this.#clock.now();
       this.#opened = {
         connection,
@@ -239,7 +239,13 @@ export class NatsTransport implements Transport {
   }
 
   kv(namespace: string): KeyValueStore {
-    return new NatsKeyValueStore(() => this.#open().kvBucket, namespace);
+    return new NatsKeyValueStore(
+      () => this.#open().kvBucket,
+      namespace,
+      () => {
+        return { jsm: this.#open().jsm, name: this.names.kvBucket };
+      },
+    );
   }
 
   async health(): Promise<TransportHealth> {

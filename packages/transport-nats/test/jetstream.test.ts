@@ -166,4 +166,28 @@ describe.skipIf(findNatsServer() === undefined)('JetStream specifics on a real n
     expect(byA).toBeGreaterThan(0);
     expect(byA).toBeLessThan(ids.length);
   }, 40_000);
+
+  it('lists KV keys once each while other runners keep writing to the bucket', async () => {
+    const a = await runner('KEYS', 'keys-a');
+    const b = await runner('KEYS', 'keys-b');
+    const kvA = a.transport.kv('pipeline');
+    const kvB = b.transport.kv('pipeline');
+    const keys = Array.from({ length: 50 }, (_, i) => `run/${String(i).padStart(3, '0')}`);
+    for (const key of keys) await kvA.set(key, { n: 0 });
+    await kvA.set('gone', 1);
+    await kvA.delete('gone');
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 1; writing; n++) await Promise.all(keys.slice(0, 10).map((k) => kvB.set(k, { n })));
+    })();
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect(await kvA.keys('run/')).toEqual(keys);
+        expect(await kvA.keys()).toEqual(keys);
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+  }, 40_000);
 });
