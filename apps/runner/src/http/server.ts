@@ -1,7 +1,14 @@
 // The daemon's HTTP surface on Fastify: webhooks, the CloudEvents ingest, the read and DLQ API and
 // the probes. One error shape everywhere: { error: { code, message, issues? } }, secrets masked.
 import { createRequire } from 'node:module';
-import type { Core, Logger, Secrets, SwitchyardMetrics, Transport } from '@switchyard/core';
+import {
+  type Core,
+  isSwitchyardError,
+  type Logger,
+  type Secrets,
+  type SwitchyardMetrics,
+  type Transport,
+} from '@switchyard/core';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerConfig } from '../config/schema.js';
 import { RunnerErrorCodes } from '../errors.js';
@@ -94,6 +101,20 @@ export async function createHttpServer(ctx: HttpContext): Promise<FastifyInstanc
       return sendError(reply, status, RunnerErrorCodes.RUNNER_BAD_REQUEST, error.message, secrets);
     }
     const transportClosed = (error as { code?: string }).code === 'SY_TRANSPORT_CLOSED';
+    if (!transportClosed && isSwitchyardError(error) && error.retryable) {
+      // The store could not take or answer the request (NATS unreachable, SQLite busy): nothing was
+      // stored or the store dedupes the retry, so the sender should try again, not give up.
+      ctx.logger.warn({ err: error, method: request.method, url: request.url }, 'store unavailable');
+      const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 5_000) / 1_000));
+      reply.header('retry-after', String(seconds));
+      return sendError(
+        reply,
+        503,
+        RunnerErrorCodes.RUNNER_STORE_UNAVAILABLE,
+        `the store is unavailable (${error.code}); retry in ${seconds} s, the same event id is stored once`,
+        secrets,
+      );
+    }
     ctx.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     return sendError(
       reply,

@@ -6,6 +6,7 @@ import { findNatsServer, type NatsServer, startNatsServer } from '@switchyard/te
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Api,
+  type ApiResponse,
   type DaemonProcess,
   freePort,
   runCli,
@@ -67,7 +68,7 @@ describe.skipIf(!hasNats)('readiness follows the NATS connection', () => {
       expect((await api.postEvent(deployment('before-outage'))).status).toBe(202);
 
       let down: { status: number; body: Ready } | undefined;
-      let postWhileDown = 0;
+      let postWhileDown: ApiResponse | undefined;
       await nats.restart(async () => {
         down = await waitFor(
           async () => {
@@ -78,12 +79,18 @@ describe.skipIf(!hasNats)('readiness follows the NATS connection', () => {
           '/readyz 503',
         );
         // Not stored, so not accepted: the sender gets an error and retries later.
-        postWhileDown = (await api.postEvent(deployment('during-outage'))).status;
+        postWhileDown = await api.postEvent(deployment('during-outage'));
       });
       expect(down?.body.ok).toBe(false);
       expect(down?.body.store.ok).toBe(false);
       expect(down?.body.store.detail).toMatch(/disconnected from NATS|did not answer/);
-      expect(postWhileDown).toBeGreaterThanOrEqual(500);
+      expect(postWhileDown).toMatchObject({
+        status: 503,
+        headers: { 'retry-after': expect.stringMatching(/^\d+$/) },
+        body: {
+          error: { code: 'SY_RUNNER_STORE_UNAVAILABLE', message: expect.stringContaining('SY_NATS_') },
+        },
+      });
 
       await waitFor(async () => (await api.get('/readyz')).status === 200, 20_000, '/readyz 200 again');
       const before = await api.get<{ event: { id: string } }>('/events/before-outage');
