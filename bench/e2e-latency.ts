@@ -10,11 +10,11 @@
 //   BENCH_RULE_CONCURRENCY=default,16 the rule concurrencies compared (default = unset, the runner's 1);
 //   BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the daemon
 //   BENCH_BASE=/path/to/other/checkout (built) also runs that tree's daemon, alternating with this
-//   one in the same run (A/B): every concurrency is measured for both.
+//   one in the same run (A/B): every concurrency is measured for both. Several, comma-separated.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Pool } from 'undici';
 import { machine, median, printTable } from './lib.ts';
 import {
@@ -36,8 +36,13 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 // Rule concurrencies to compare side by side; 'default' leaves it unset (the runner's default, 1).
 const RULE_CONCURRENCIES = (process.env.BENCH_RULE_CONCURRENCY ?? 'default,16').split(',');
 const BASE = process.env.BENCH_BASE;
+// One or more other trees, comma-separated; each is named by its directory's last component.
+const BASES = (BASE ?? '').split(',').filter(Boolean);
 const TREES: Array<[string, string]> = [
-  ...(BASE ? ([['base', join(BASE, 'apps/runner/dist/cli.js')]] as Array<[string, string]>) : []),
+  ...BASES.map((dir): [string, string] => [
+    BASES.length === 1 ? 'base' : basename(dir),
+    join(dir, 'apps/runner/dist/cli.js'),
+  ]),
   ['this tree', join(import.meta.dirname, '../apps/runner/dist/cli.js')],
 ];
 // Configurations measured side by side: every tree × every rule concurrency.

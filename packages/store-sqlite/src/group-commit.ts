@@ -97,8 +97,20 @@ export class GroupCommit {
   #idle: Array<() => void> = [];
   /** Durable writes committed but not yet synced, oldest first. */
   #unsynced: Waiting[] = [];
+  /**
+   * One WAL sync at a time: commits made meanwhile wait for the next one and share it. (Starting a
+   * sync per commit while one runs cut the wait of a lone publisher, but split ingest into more,
+   * smaller commits and made the daemon slower under webhook load; see bench/RESULTS.md.)
+   */
   #syncing = false;
+  /** Highest commit a started WAL sync covers (a sync covers every commit made before it began). */
+  #walCovered = 0;
+  /** Highest commit a finished WAL sync covers: on disk. */
+  #walSynced = 0;
+  /** Highest commit whose durable writes are resolved: #walSynced (full) or every commit (normal). */
   #synced = 0;
+  /** The last WAL sync failed (its writers were told); idle() does not wait for a disk that fails. */
+  #syncFailed = false;
   #syncTimer: NodeJS.Timeout | undefined;
   /** 'due': commits wait until everything is synced; 'running': pages copied, database syncing. */
   #checkpoint: 'none' | 'due' | 'running' = 'none';
@@ -171,7 +183,7 @@ export class GroupCommit {
       !this.#syncing &&
       this.#checkpoint === 'none' &&
       this.#queue.length === 0 &&
-      (!this.#disk || this.#synced === this.commits)
+      (!this.#disk?.syncEachCommit || this.#walSynced === this.commits || this.#syncFailed)
     );
   }
 
@@ -244,7 +256,7 @@ export class GroupCommit {
   private syncSoon(): void {
     if (this.#unsynced.length > 0 || this.#idle.length > 0 || this.#checkpoint === 'due') {
       this.startSync();
-    } else if (!this.#syncTimer && !this.#syncing && this.#synced < this.commits) {
+    } else if (!this.#syncTimer && !this.#syncing && this.#walCovered < this.commits) {
       this.#syncTimer = setTimeout(() => {
         this.#syncTimer = undefined;
         this.startSync();
@@ -254,49 +266,58 @@ export class GroupCommit {
   }
 
   private startSync(): void {
-    if (this.#syncing || !this.#disk) return;
+    const disk = this.#disk;
+    if (!disk) return;
+    // With synchronous: normal commits count as synced at once; the WAL only needs a sync of its
+    // own before a checkpoint copies it.
+    if (!disk.syncEachCommit && this.#checkpoint !== 'due') return;
+    if (this.#syncing) return; // the next one starts when this one ends
+    if (this.#walCovered === this.commits) {
+      if (this.#checkpoint === 'due') this.runCheckpoint();
+      return;
+    }
     if (this.#syncTimer) {
       clearTimeout(this.#syncTimer);
       this.#syncTimer = undefined;
     }
-    // With synchronous: normal commits count as synced at once; the WAL only needs a sync of its
-    // own before a checkpoint copies it.
-    const needed = this.#disk.syncEachCommit ? this.#synced < this.commits : this.#checkpoint === 'due';
-    if (!needed) {
-      if (this.#checkpoint === 'due') this.runCheckpoint();
-      return;
-    }
     this.#syncing = true;
     const upTo = this.commits;
-    this.#disk.syncWal((cause) => {
-      this.#syncing = false;
-      this.syncs++;
-      const error = cause ? this.syncError(cause) : undefined;
-      if (this.#disk!.syncEachCommit) {
-        // After a failed sync nothing since the last good one is known to be on disk: leave it
-        // unsynced so the next durable write syncs again before it resolves.
-        if (!error) this.#synced = upTo;
-        let done = 0;
-        while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= upTo) {
-          const w = this.#unsynced[done++]!;
-          if (error) w.reject(error);
-          else w.resolve(w.result);
-        }
-        this.#unsynced.splice(0, done);
-        for (const h of this.#hooks) h.afterSync?.(upTo, error);
-      } else if (error) {
-        for (const h of this.#hooks) h.afterSync?.(upTo, error);
+    this.#walCovered = upTo;
+    disk.syncWal((cause) => this.synced(upTo, cause ?? undefined));
+  }
+
+  private synced(upTo: number, cause: Error | undefined): void {
+    this.#syncing = false;
+    this.syncs++;
+    const error = cause ? this.syncError(cause) : undefined;
+    this.#syncFailed = error !== undefined;
+    if (error) {
+      // Nothing since the last good sync is known to be on disk: sync that range again before the
+      // next durable write resolves.
+      this.#walCovered = this.#walSynced;
+    } else this.#walSynced = upTo;
+    if (this.#disk!.syncEachCommit) {
+      if (!error) this.#synced = upTo;
+      const bound = error ? upTo : this.#synced;
+      let done = 0;
+      while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= bound) {
+        const w = this.#unsynced[done++]!;
+        if (error) w.reject(error);
+        else w.resolve(w.result);
       }
-      if (this.#checkpoint === 'due') {
-        if (!error && upTo === this.commits) this.runCheckpoint();
-        else if (error) this.resumeAfterCheckpoint();
-        else this.startSync();
-      } else {
-        if (!error) this.checkpointIfDue();
-        if (this.#checkpoint === 'none') this.syncSoon();
-      }
-      this.settleIdle();
-    });
+      this.#unsynced.splice(0, done);
+      for (const h of this.#hooks) h.afterSync?.(bound, error);
+    } else if (error) {
+      for (const h of this.#hooks) h.afterSync?.(upTo, error);
+    }
+    if (this.#checkpoint === 'due') {
+      if (error) this.resumeAfterCheckpoint();
+      else this.startSync(); // runs the checkpoint once every commit is synced
+    } else {
+      if (!error) this.checkpointIfDue();
+      if (this.#checkpoint === 'none') this.syncSoon();
+    }
+    this.settleIdle();
   }
 
   /** Starts a checkpoint once the WAL holds CHECKPOINT_FRAMES not yet copied into the database. */
@@ -305,7 +326,6 @@ export class GroupCommit {
     const row = this.#walFrames!.get() as { log: number; checkpointed: number };
     if (row.log - row.checkpointed < CHECKPOINT_FRAMES) return;
     this.#checkpoint = 'due';
-    if (this.#scheduled) this.#scheduled = false; // the pending flush is skipped; resumed later
     this.startSync();
   }
 
