@@ -24,6 +24,7 @@ export {
   type WebhookCall,
 } from './host.js';
 export { type RecordedCall, recordHttp } from './http-recorder.js';
+export { RacingStore, skewedClock } from './runners.js';
 export { findNatsServer, type NatsServer, type NatsServerOptions, startNatsServer } from './servers/nats.js';
 export {
   type Exporter,

@@ -1,66 +1,14 @@
 // Several runners sharing one robot: each runner has its own RobotLimiter (or its own plugin host),
 // all of them on one KeyValueStore, as runners on one NATS store share a JetStream KV bucket.
 // Deterministic: one ManualClock is the true time; a runner's clock may be skewed from it.
-import { type Clock, type KeyValueStore, type KvEntry, MemoryTransport } from '@switchyard/core';
-import { DINGTALK_ERRORS, ManualClock } from '@switchyard/testing';
+import { type Clock, type KeyValueStore, MemoryTransport } from '@switchyard/core';
+import { DINGTALK_ERRORS, ManualClock, RacingStore, skewedClock } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxInWindow, type Rig, rig, runClockUntil } from './__fixtures__/harness.js';
 import { RobotLimiter } from './limiter.js';
 
 const KEY = 'limiter:robot';
 const signal = new AbortController().signal;
-
-/** A runner's clock: the true (manual) time plus a fixed error. Timers run on true time. */
-function skewed(truth: ManualClock, offsetMs: number): Clock {
-  return {
-    now: () => truth.now() + offsetMs,
-    setTimer: (fn, ms) => truth.setTimer(fn, ms),
-    sleep: (ms, s) => truth.sleep(ms, s),
-  };
-}
-
-/**
- * A store whose next `racers` reads wait for one another, so those runners all read the same
- * revision and race their compare-and-set, as two runners do when they decide at the same moment.
- */
-class RacingStore implements KeyValueStore {
-  casFailures = 0;
-  #waiting: Array<() => void> = [];
-
-  constructor(
-    private readonly inner: KeyValueStore,
-    private racers: number,
-  ) {}
-
-  async get<T>(key: string): Promise<KvEntry<T> | undefined> {
-    if (this.racers > 1) {
-      await new Promise<void>((resolve) => {
-        this.#waiting.push(resolve);
-        if (this.#waiting.length === this.racers) {
-          this.racers = 0;
-          for (const go of this.#waiting.splice(0)) go();
-        }
-      });
-    }
-    return this.inner.get<T>(key);
-  }
-
-  async compareAndSet<T>(key: string, value: T, expectedRevision: number): Promise<number | undefined> {
-    const revision = await this.inner.compareAndSet(key, value, expectedRevision);
-    if (revision === undefined) this.casFailures++;
-    return revision;
-  }
-
-  set<T>(key: string, value: T) {
-    return this.inner.set(key, value);
-  }
-  delete(key: string) {
-    return this.inner.delete(key);
-  }
-  keys(prefix?: string) {
-    return this.inner.keys(prefix);
-  }
-}
 
 function limiter(store: KeyValueStore, clock: Clock, extra: { logger?: Logger } = {}): RobotLimiter {
   return new RobotLimiter({ store, clock, key: KEY, ratePerMinute: 20, ...extra });
@@ -147,7 +95,7 @@ describe('one robot, several runners, one store', () => {
     const store = new MemoryTransport({ clock: truth }).kv('plugin.dingtalk');
     const times: number[] = [];
     const senders = [-450, 450].map((offset) =>
-      sender(limiter(store, skewed(truth, offset)), truth, 30, times),
+      sender(limiter(store, skewedClock(truth, offset)), truth, 30, times),
     );
     await runClockUntil(truth, () => senders.every((s) => s.done() === 30));
     expect(
@@ -167,7 +115,7 @@ describe('one robot, several runners, one store', () => {
     // 52 s later a runner 10 s ahead sees those sends as 62 s old and takes a slot (its clock is
     // wrong, it overshoots); its write must not drop the 20 sends that still count for the others.
     await truth.advance(52_000);
-    await limiter(store, skewed(truth, 10_000)).acquire(signal);
+    await limiter(store, skewedClock(truth, 10_000)).acquire(signal);
     expect((await onTime.state()).sent).toHaveLength(21);
 
     const times: number[] = [];
@@ -179,7 +127,7 @@ describe('one robot, several runners, one store', () => {
   it('a runner whose clock is an hour ahead does not stall the others for an hour, and is reported', async () => {
     const truth = new ManualClock();
     const store = new MemoryTransport({ clock: truth }).kv('plugin.dingtalk');
-    const ahead = limiter(store, skewed(truth, 3_600_000));
+    const ahead = limiter(store, skewedClock(truth, 3_600_000));
     for (let i = 0; i < 20; i++) await ahead.acquire(signal);
     await truth.advance(1_000);
     const seenAt = truth.now();
@@ -232,7 +180,7 @@ describe('a throttle answered to one runner', () => {
   it('set by a runner whose clock is an hour ahead, lasts 10 minutes for the others, not 70', async () => {
     const truth = new ManualClock();
     const store = new MemoryTransport({ clock: truth }).kv('plugin.dingtalk');
-    await limiter(store, skewed(truth, 3_600_000)).pause(600_000);
+    await limiter(store, skewedClock(truth, 3_600_000)).pause(600_000);
     const onTime = limiter(store, truth);
     await expect(onTime.acquire(signal)).rejects.toMatchObject({
       code: 'SY_DINGTALK_PAUSED',

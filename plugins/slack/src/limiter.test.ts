@@ -1,61 +1,12 @@
 // Several runners posting to one channel: each runner has its own ChannelLimiter, all of them on one
 // KeyValueStore, as runners on one NATS store share a JetStream KV bucket. Deterministic: one
 // ManualClock is the true time; a runner's clock may be skewed from it.
-import { type Clock, type KeyValueStore, type KvEntry, MemoryTransport } from '@switchyard/core';
-import { ManualClock, settle } from '@switchyard/testing';
+import { type Clock, MemoryTransport } from '@switchyard/core';
+import { ManualClock, RacingStore, settle, skewedClock } from '@switchyard/testing';
 import { describe, expect, it } from 'vitest';
 import { ChannelLimiter } from './limiter.js';
 
 const CHANNEL = 'C0000000001';
-
-/** A runner's clock: the true (manual) time plus a fixed error. Timers run on true time. */
-function skewed(truth: ManualClock, offsetMs: number): Clock {
-  return {
-    now: () => truth.now() + offsetMs,
-    setTimer: (fn, ms) => truth.setTimer(fn, ms),
-    sleep: (ms, s) => truth.sleep(ms, s),
-  };
-}
-
-/** A store whose next `racers` reads wait for one another, so they race their compare-and-set. */
-class RacingStore implements KeyValueStore {
-  casFailures = 0;
-  #waiting: Array<() => void> = [];
-
-  constructor(
-    private readonly inner: KeyValueStore,
-    private racers: number,
-  ) {}
-
-  async get<T>(key: string): Promise<KvEntry<T> | undefined> {
-    if (this.racers > 1) {
-      await new Promise<void>((resolve) => {
-        this.#waiting.push(resolve);
-        if (this.#waiting.length === this.racers) {
-          this.racers = 0;
-          for (const go of this.#waiting.splice(0)) go();
-        }
-      });
-    }
-    return this.inner.get<T>(key);
-  }
-
-  async compareAndSet<T>(key: string, value: T, expectedRevision: number): Promise<number | undefined> {
-    const revision = await this.inner.compareAndSet(key, value, expectedRevision);
-    if (revision === undefined) this.casFailures++;
-    return revision;
-  }
-
-  set<T>(key: string, value: T) {
-    return this.inner.set(key, value);
-  }
-  delete(key: string) {
-    return this.inner.delete(key);
-  }
-  keys(prefix?: string) {
-    return this.inner.keys(prefix);
-  }
-}
 
 function shared() {
   const truth = new ManualClock();
@@ -150,7 +101,7 @@ describe('one channel, several runners, one store', () => {
 
   it('holds its spacing with clocks a few milliseconds apart', async () => {
     const { truth, runner } = shared();
-    const [a, b] = [runner(skewed(truth, 30)), runner(skewed(truth, -30))];
+    const [a, b] = [runner(skewedClock(truth, 30)), runner(skewedClock(truth, -30))];
     const times = await drive(
       truth,
       Promise.all([0, 1, 2, 3].flatMap(() => [send(a, truth), send(b, truth)])),
@@ -167,8 +118,8 @@ describe('one channel, several runners, one store', () => {
       warn: (details: Record<string, unknown>, message: string) => warnings.push({ details, message }),
     };
     const t0 = truth.now();
-    await send(runner(skewed(truth, 3_600_000)), truth);
-    await runner(skewed(truth, 3_600_000)).pushBack(CHANNEL, 3_000);
+    await send(runner(skewedClock(truth, 3_600_000)), truth);
+    await runner(skewedClock(truth, 3_600_000)).pushBack(CHANNEL, 3_000);
     const onTime = runner(truth, logger);
     // The block is taken as set when first read: 3 s from now, not an hour and 3 s.
     await expect(drive(truth, send(onTime, truth))).resolves.toBe(t0 + 3_000);
