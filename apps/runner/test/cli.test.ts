@@ -1,82 +1,26 @@
 // The CLI against a running daemon, both as child processes of the built dist/cli.js — as a user or
 // a CI job runs them. SIGHUP reload and SIGTERM drain are exercised on the real process.
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CLI,
+  type CliResult,
+  cliEnv,
+  ensureBuilt,
+  type Running,
+  runCli,
+  runDaemon as startDaemon,
+} from './cli-process.js';
 import { baseConfig, SECRET, TOKEN, tempDir, until, writeConfig } from './helpers.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
+const baseEnv = cliEnv({ SY_TEST_TOKEN: TOKEN, SY_SECRET: SECRET });
 
-/** Builds dist/ when it is missing or older than the sources (a plain `vitest run`). */
-function ensureBuilt(): void {
-  const newest = (dir: string): number => {
-    let max = 0;
-    for (const entry of readdirRecursive(dir)) max = Math.max(max, statSync(entry).mtimeMs);
-    return max;
-  };
-  const buildInfo = join(ROOT, 'dist', '.tsbuildinfo');
-  if (!existsSync(CLI) || !existsSync(buildInfo) || statSync(buildInfo).mtimeMs < newest(join(ROOT, 'src'))) {
-    const tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  }
-}
+const runDaemon = (config: string): Promise<Running> => startDaemon(config, baseEnv, 15_000);
 
-function readdirRecursive(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile() && d.name.endsWith('.ts') && !d.name.endsWith('.test.ts'))
-    .map((d) => join(d.parentPath, d.name));
-}
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  lines: string[];
-  exit: Promise<number | null>;
-}
-
-const baseEnv = { ...process.env, SY_TEST_TOKEN: TOKEN, SY_SECRET: SECRET, NO_COLOR: '1' };
-delete (baseEnv as Record<string, string | undefined>).SWITCHYARD_URL;
-delete (baseEnv as Record<string, string | undefined>).SWITCHYARD_TOKEN;
-
-async function runDaemon(config: string): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    env: baseEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const ready = await Promise.race([
-    until(() => lines.find((l) => l.includes('"switchyard ready"')), 15_000),
-    exit.then((code) => {
-      throw new Error(`daemon exited with ${code}: ${stderr}`);
-    }),
-  ]);
-  return { child, url: JSON.parse(ready).url, lines, exit };
-}
-
-function cli(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...baseEnv, ...env } }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return runCli(args, { ...baseEnv, ...env });
 }
 
 const RULES = `

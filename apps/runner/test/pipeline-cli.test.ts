@@ -2,49 +2,22 @@
 // `switchyard pipeline list|runs|logs|run` against a running daemon with the pipeline plugin, both as
 // child processes of the built dist/cli.js. The pipelines check out a local Git remote and run the
 // pipeline plugin's stand-in `mvn` (no Maven here); one of them fails its test step on purpose.
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createGitRemote } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureBuilt,
+  type CliResult as Result,
+  ROOT,
+  type Running,
+  runCli,
+  runDaemon as startDaemon,
+} from './cli-process.js';
 import { bootDaemon, TOKEN, tempDir, until, writeConfig } from './helpers.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const PIPELINE_PLUGIN = resolve(ROOT, '../../plugins/pipeline');
 const STANDIN_BIN = join(PIPELINE_PLUGIN, 'src', '__fixtures__', 'bin');
-
-/** Builds the runner's dist/ when missing or stale, and the pipeline plugin's when missing. */
-function ensureBuilt(): void {
-  const tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
-  const newest = (dir: string): number => {
-    let max = 0;
-    for (const d of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      if (d.isFile() && d.name.endsWith('.ts') && !d.name.endsWith('.test.ts'))
-        max = Math.max(max, statSync(join(d.parentPath, d.name)).mtimeMs);
-    }
-    return max;
-  };
-  const buildInfo = join(ROOT, 'dist', '.tsbuildinfo');
-  if (!existsSync(CLI) || !existsSync(buildInfo) || statSync(buildInfo).mtimeMs < newest(join(ROOT, 'src'))) {
-    execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  }
-  // The daemon loads @switchyard/plugin-pipeline from its dist/ (turbo builds it before `test`).
-  if (!existsSync(join(PIPELINE_PLUGIN, 'dist', 'index.js'))) {
-    execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], {
-      cwd: PIPELINE_PLUGIN,
-      stdio: 'inherit',
-    });
-  }
-}
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  lines: string[];
-  exit: Promise<number | null>;
-}
 
 let dir: string;
 let standin: string;
@@ -64,46 +37,11 @@ const env = (): NodeJS.ProcessEnv => {
   return e;
 };
 
-async function runDaemon(config: string): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
-    env: env(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    lines.push(...parts);
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const ready = await Promise.race([
-    until(() => lines.find((l) => l.includes('"switchyard ready"')), 20_000),
-    exit.then((code) => {
-      throw new Error(`daemon exited with ${code}: ${stderr}${lines.join('\n')}`);
-    }),
-  ]);
-  return { child, url: JSON.parse(ready).url, lines, exit };
-}
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const runDaemon = (config: string): Promise<Running> => startDaemon(config, env());
 
 /** Runs the CLI in a directory without a switchyard.yaml, so only --url/--token say where to go. */
 function cli(args: string[]): Promise<Result> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: env(), cwd: standin }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  return runCli(args, env(), standin);
 }
 
 /** Every CLI result of this file, to check that the token never shows up in any of them. */
@@ -185,7 +123,8 @@ pipeline:
 `;
 
 beforeAll(async () => {
-  ensureBuilt();
+  // The daemon loads @switchyard/plugin-pipeline from its dist/ (turbo builds it before `test`).
+  ensureBuilt([PIPELINE_PLUGIN]);
   dir = tempDir('sy-pipeline-cli-');
   const remote = createGitRemote(dir, ['PROJ-1', 'PROJ-2']);
   standin = join(dir, 'standin');
