@@ -33,7 +33,7 @@ export interface TestHostOptions {
   clock?: Clock;
   /** undici dispatcher for every plugin's outbound HTTP (see recordHttp). */
   dispatcher?: Dispatcher;
-  /** Values that must never appear in logs; collected logs are checked with `logsContain`. */
+  /** Values that must never appear in logs: they are masked in `host.logs`, as the runner masks them. */
   secrets?: string[];
   bootTimeoutMs?: number;
   httpTimeoutMs?: number;
