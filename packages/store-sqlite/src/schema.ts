@@ -79,9 +79,8 @@ export function prepareDatabase(db: Database.Database, options: { maxSizeBytes?:
   // Reading the mode back takes the lock and surfaces NOTADB/BUSY here, not mid-append.
   const mode = db.pragma('journal_mode', { simple: true });
   if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, expected wal`);
-  // COMMIT writes the WAL without syncing it; with store.synchronous: full the transport syncs the
-  // WAL itself, off the main thread, before anything that needs durability resolves (WalFile).
-  // Checkpoints sync the WAL and the database either way.
+  // COMMIT writes the WAL without syncing it: GroupCommit syncs the WAL (store.synchronous: full)
+  // and runs checkpoints itself, with the fsyncs off the main thread (StoreFiles).
   db.pragma('synchronous = NORMAL');
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -32000');

@@ -143,13 +143,14 @@ export class SqliteTransport implements Transport {
         // After a failed sync the rows are still in the database and are delivered after a restart
         // anyway; handing them over now keeps this process consistent with the file.
         let done = 0;
-        while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= n) {
-          const { events } = this.#unsynced[done++]!;
+        while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= n) done++;
+        // Taken out first: a handler started here may write (an idempotency record commits at
+        // once), and with synchronous: normal that commit calls this hook again.
+        for (const { events } of this.#unsynced.splice(0, done)) {
           const before = this.#tail;
           this.#tail = events[events.length - 1]!.seq;
           for (const consumer of this.#consumers.values()) consumer.appended(events, before);
         }
-        this.#unsynced.splice(0, done);
       },
       afterRollback: (error) => {
         this.#writeError = error;

@@ -157,6 +157,21 @@ describe('SqliteTransport with synchronous: full', () => {
     expect(await again.query({ limit: 10_000 })).toHaveLength(n);
   });
 
+  it('hands each event over once when a handler writes before its first await (synchronous: normal)', async () => {
+    const t = await db.open({ path: join(db.dir(), 'h.db'), synchronous: 'normal' });
+    const seen: number[] = [];
+    await t.consume(spec('eager', { concurrency: 4 }), ({ event }) => {
+      const n = (event.data as { n: number }).n;
+      seen.push(n);
+      // Runs inside the commit that handed the event over: the record commits there and then.
+      return t.idempotency.put(`${event.id}:rule:eager:0`, n).then(() => ({ ok: true as const }));
+    });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => t.append(ping(i))));
+    await eventually(async () => (seen.length >= 20 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('does not sync commits with synchronous: normal', async () => {
     const t = await db.open({ path: join(db.dir(), 'e.db'), synchronous: 'normal' });
     const calls = held.calls;
