@@ -1,4 +1,6 @@
-import semver from 'semver';
+// Two functions, not the whole of semver: its entry loads 47 files at start-up (bench/RESULTS.md).
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import type { Dispatcher } from 'undici';
 import type { Bus, PublishOptions } from './bus.js';
@@ -215,12 +217,12 @@ export class PluginHost implements ActionInvoker {
             `the runner uses ${CORE_VERSION} at ${CORE_LOCATION}. Declare @switchyard/core as a peerDependency and reinstall.`,
         );
       }
-      if (!semver.validRange(def.core)) {
+      if (!validRange(def.core)) {
         problem(
           ErrorCodes.PLUGIN_INVALID,
           `plugin "${def.id}" declares core range "${def.core}", which is not a semver range`,
         );
-      } else if (!semver.satisfies(CORE_VERSION, def.core, { includePrerelease: true })) {
+      } else if (!satisfies(CORE_VERSION, def.core, { includePrerelease: true })) {
         problem(
           ErrorCodes.PLUGIN_CORE_MISMATCH,
           `plugin "${def.id}" ${def.version} supports @switchyard/core ${def.core}, but the runner has @switchyard/core ${CORE_VERSION}; ` +
@@ -443,7 +445,7 @@ export class PluginHost implements ActionInvoker {
         id,
         version: d.version,
         core: d.core,
-        compatible: semver.satisfies(CORE_VERSION, d.core, { includePrerelease: true }),
+        compatible: satisfies(CORE_VERSION, d.core, { includePrerelease: true }),
         source: p.source,
         state: p.state,
         ...(d.description ? { description: d.description } : {}),
