@@ -217,17 +217,21 @@ export class Leases {
    * Puts a run in its slot's queue (a no-op when it is there already). In a free slot this runner
    * takes the slot for the run at once (`acquired`: the runner id it was taken under; run it now). With `replace`, the queued runs are
    * dropped — `drop` is called with them before the write, to end their records — and the holder's
-   * run is returned in `cancel`.
+   * run is returned in `cancel`. `queued` is asked after each read of the slot that does not name the
+   * run; false (it ended meanwhile) writes nothing, so a `replace` cancels nothing.
    */
   async enqueue(
     key: string,
     runId: string,
-    options: { replace: boolean; drop: (ids: string[]) => Promise<void> },
+    options: { replace: boolean; drop: (ids: string[]) => Promise<void>; queued: () => Promise<boolean> },
   ): Promise<{ acquired?: string; present: boolean; cancel?: SlotHolder; dropped: string[] }> {
     for (let attempt = 1; ; attempt++) {
       const entry = await this.kv.get<SlotRecord>(SLOT + key);
       const slot: SlotRecord = entry ? structuredClone(entry.value) : { queue: [] };
       if (slot.holder?.runId === runId || slot.queue.includes(runId)) return { present: true, dropped: [] };
+      // The caller's copy of the run may be older than this read of the slot: the run may have held
+      // the slot and ended since. Asked now, after the read, the write below fails if it changed again.
+      if (!(await options.queued())) return { present: false, dropped: [] };
       let dropped: string[] = [];
       if (options.replace && slot.queue.length > 0) {
         dropped = slot.queue.splice(0);

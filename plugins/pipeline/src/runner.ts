@@ -293,6 +293,8 @@ export class RunManager {
     const reason = `replaced by run ${run.id}`;
     const result = await this.#leases.enqueue(run.key, run.id, {
       replace,
+      // Not found counts as queued: a store replica may not have the record yet.
+      queued: async () => ((await this.#d.store.get(run.id))?.status ?? 'queued') === 'queued',
       drop: async (ids) => {
         for (const id of ids) {
           const old = await this.#d.store.get(id);
@@ -347,11 +349,11 @@ export class RunManager {
         try {
           await this.#process(id, active);
         } catch (error) {
-          if (isLeaseLost(error)) {
-            logger.warn({ runId: id, err: error }, `pipeline run ${id} was taken over by another runner`);
-            return;
-          }
-          logger.error({ runId: id, err: error }, `pipeline run ${id} crashed`);
+          // Another runner wrote the run (took it over, or ended it while it was still queued): the
+          // slot is handed on below only if this runner still holds it for this run.
+          if (isLeaseLost(error))
+            logger.warn({ runId: id, err: error }, `pipeline run ${id} was changed by another runner`);
+          else logger.error({ runId: id, err: error }, `pipeline run ${id} crashed`);
         } finally {
           this.#active.delete(id);
         }
