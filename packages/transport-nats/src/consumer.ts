@@ -80,9 +80,13 @@ export class NatsConsumer implements Consumer {
     // in flight gets a "working" ack, so its ack wait never runs out while it is handled.
     this.#heartbeat = setInterval(
       () => {
-        for (const f of this.#inFlight) if (!f.released) f.msg.working();
+        for (const f of this.#inFlight) {
+          // Throws once the client closed the connection for good: the message comes back to a
+          // runner after its ack wait, which is all that can happen then (not a process crash).
+          if (!f.released) this.#safely('in-progress ack', () => f.msg.working());
+        }
       },
-      Math.max(1_000, Math.floor(this.deps.ackWaitMs / 3)),
+      Math.max(100, Math.floor(this.deps.ackWaitMs / 3)),
     );
     this.#heartbeat.unref();
     this.#loop = this.pullLoop();
@@ -218,10 +222,19 @@ export class NatsConsumer implements Consumer {
     }
     const entry: InFlight = { msg, released: false, done: Promise.resolve() };
     this.#inFlight.add(entry);
-    entry.done = this.run(entry, event).finally(() => {
-      this.#inFlight.delete(entry);
-      this.#notify();
-    });
+    entry.done = this.run(entry, event)
+      .catch((error) => {
+        // Settling failed (the connection closed under it): the message is redelivered after its
+        // ack wait. Logged, never an unhandled rejection that would end the process.
+        this.deps.logger?.warn(
+          { subscription: this.id, eventId: event.id, err: (error as Error).message },
+          'delivery not settled; it will be redelivered',
+        );
+      })
+      .finally(() => {
+        this.#inFlight.delete(entry);
+        this.#notify();
+      });
   }
 
   private async run(entry: InFlight, event: SwitchyardEvent): Promise<void> {
@@ -269,7 +282,7 @@ export class NatsConsumer implements Consumer {
         } catch (error) {
           this.#recordLost(record, error);
         }
-        if (!entry.released) msg.ack();
+        if (!entry.released) this.#safely('ack', () => msg.ack());
       });
       return;
     }
@@ -328,6 +341,14 @@ export class NatsConsumer implements Consumer {
     const sends = this.#outbox;
     this.#outbox = [];
     for (const send of sends) send();
+  }
+
+  #safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.deps.logger?.warn({ subscription: this.id, err: (error as Error).message }, `${what} not sent`);
+    }
   }
 
   #recordLost(record: DeliveryRecord, error: unknown): void {
