@@ -157,6 +157,21 @@ describe('options', () => {
     ]);
   });
 
+  it('refuses a lease shorter than 3 × (killGrace + 1s), naming both settings', () => {
+    const parsed = PipelineOptionsSchema.safeParse({ pipelines: [SEED], leaseTtl: '10s', killGrace: '5s' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues).toEqual([
+      expect.objectContaining({
+        path: ['leaseTtl'],
+        message:
+          'leaseTtl must be at least 3 × (killGrace + 1s) = 18s with killGrace 5s: raise leaseTtl or lower killGrace',
+      }),
+    ]);
+    expect(
+      PipelineOptionsSchema.safeParse({ pipelines: [SEED], leaseTtl: '18s', killGrace: '5s' }).success,
+    ).toBe(true);
+  });
+
   it('applies defaults and parses durations; globs pick up files', () => {
     file(
       'glob-one.pipeline.yaml',

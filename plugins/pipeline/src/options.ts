@@ -64,6 +64,18 @@ export const PipelineOptionsSchema = z
     }),
   })
   .strict()
+  .superRefine((options, ctx) => {
+    // A runner that cannot renew stops its steps killGrace + 1 s before its lease runs out, within
+    // the last third of the lease; a longer grace would leave steps running after another runner
+    // has taken the run over.
+    if (options.leaseTtl < 3 * (options.killGrace + 1_000)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leaseTtl'],
+        message: `leaseTtl must be at least 3 × (killGrace + 1s) = ${Math.ceil((3 * (options.killGrace + 1_000)) / 1_000)}s with killGrace ${options.killGrace / 1_000}s: raise leaseTtl or lower killGrace`,
+      });
+    }
+  })
   .transform((options, ctx) => {
     const files = expandPatterns(options.pipelines.map((p) => (isAbsolute(p) ? p : resolve(p))));
     const { pipelines, problems } = loadPipelines(files.paths);

@@ -42,7 +42,7 @@ describe.skipIf(!available)('several runners on a real nats-server', () => {
       stream: `PIPE_${process.pid}_${n}`,
       name: 'pipeline-runners',
     });
-    return world.host({ pipelines: [file], leaseTtl: '3s' }, { jira: false, clock: systemClock, transport });
+    return world.host({ pipelines: [file], leaseTtl: '4s' }, { jira: false, clock: systemClock, transport });
   }
 
   function gated(): string {
@@ -68,9 +68,7 @@ describe.skipIf(!available)('several runners on a real nats-server', () => {
     }
   };
 
-  // Read by key only: a key listing (GET /runs) taken while runners write to the bucket can stall for
-  // seconds and name a key twice on NATS (NatsKeyValueStore.keys(); reported to transport-nats), and
-  // these tests are about the slots, not the listing.
+  // Read by key only: these tests are about the slots, not the listing.
   const kv = (host: Host) => host.core.transport.kv('plugin.pipeline');
   const slot = async (host: Host) =>
     (await kv(host).get<{ holder?: { runner: string; runId: string }; queue: string[] }>('slot/gate/PROJ-1'))

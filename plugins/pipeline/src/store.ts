@@ -154,8 +154,7 @@ export class RunStore {
 
   /** Every run, oldest first (run ids are UUIDv7, so they sort by creation time). */
   async list(): Promise<RunRecord[]> {
-    // Deduplicated: a listing taken while runners write can name a key twice (NATS KV).
-    const keys = [...new Set(await this.kv.keys('run/'))].sort();
+    const keys = await this.kv.keys('run/');
     const out: RunRecord[] = [];
     for (const key of keys) {
       const entry = await this.kv.get<RunRecord>(key);
