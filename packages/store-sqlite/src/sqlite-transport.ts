@@ -112,6 +112,7 @@ export class SqliteTransport implements Transport {
     const commit = new GroupCommit(db, this.path, {
       syncWal: files.syncWal,
       syncDatabase: files.syncDatabase,
+      checkWal: () => files.checkFile(),
       syncEachCommit: this.#options.synchronous === 'full',
     });
     commit.onCheckpointError = (error) =>
