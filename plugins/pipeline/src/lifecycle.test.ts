@@ -47,7 +47,9 @@ const hangingBuild = (extra = '') => `pipeline:
 describe('timeouts', () => {
   it('a step timeout kills the step process group and fails the run', async () => {
     process.env.MVN_HANG_ON = 'test';
-    const host = await world.host({ stepTimeout: '1s' });
+    // Long enough for the checkout and build steps before it on a loaded CI machine (the seed file
+    // sets no per-step timeouts, so this one applies to every step).
+    const host = await world.host({ stepTimeout: '4s' });
     await host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
     const completed = (await host.waitFor('PipelineCompleted', undefined, 15_000)).data;
     expect(completed).toMatchObject({
@@ -55,7 +57,7 @@ describe('timeouts', () => {
       failedStage: 'build-test',
       failedStep: 'test',
       code: PipelineErrorCodes.STEP_TIMEOUT,
-      reason: 'step "test" timed out after 1s',
+      reason: 'step "test" timed out after 4s',
     });
     const pid = readPid(join(world.standin, 'mvn.hung'))!;
     await until(() => !alive(pid), 3_000, 'the hung mvn to die');
