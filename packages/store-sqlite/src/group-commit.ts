@@ -79,7 +79,8 @@ const FRAME_CHECK_COMMITS = 8;
  * each of them with the same coded error.
  *
  * SQLite runs with synchronous=NORMAL and without automatic checkpoints, so COMMIT only writes the
- * WAL and no fsync ever runs on the main thread; the fsyncs run on libuv's pool (`disk`):
+ * WAL and commits are synced on libuv's pool (`disk`), not on the main thread (SQLite itself still
+ * syncs the WAL header on the first commit after each WAL restart, and open/close sync in place):
  * - synchronous: full — the WAL is synced after commits, and durable writes resolve after the sync
  *   that follows their commit. The loop keeps parsing requests and committing the next batches
  *   while the disk syncs, and one sync covers every commit made before it started (WAL frames are
@@ -120,8 +121,14 @@ export class GroupCommit {
   #walSynced = 0;
   /** Highest commit whose durable writes are resolved: #walSynced (full) or every commit (normal). */
   #synced = 0;
-  /** The last WAL sync failed (its writers were told); idle() does not wait for a disk that fails. */
-  #syncFailed = false;
+  /**
+   * A sync failed: the store takes no more writes until the process restarts. Linux marks the pages
+   * of a failed writeback clean and reports the error once, so a later sync that succeeds proves
+   * nothing about them (PostgreSQL panics for the same reason), and reusing the WAL after a failed
+   * database sync at a checkpoint could lose pages the WAL held. After a restart SQLite reads the
+   * WAL as it is on disk and the next checkpoint copies and syncs it again.
+   */
+  #broken: Error | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   /** 'due': commits wait until everything is synced; 'running': pages copied, database syncing. */
   #checkpoint: 'none' | 'due' | 'running' = 'none';
@@ -132,8 +139,10 @@ export class GroupCommit {
   syncs = 0;
   /** Checkpoints completed so far. */
   checkpoints = 0;
-  /** Called with a failed checkpoint's error (the next one tries again). */
+  /** Called with a failed checkpoint's copy error (the next one tries again). */
   onCheckpointError: ((error: Error) => void) | undefined;
+  /** Called once when a sync fails and the store stops taking writes. */
+  onFailure: ((error: Error) => void) | undefined;
 
   constructor(db: Database.Database, path: string, disk?: Disk) {
     this.#db = db;
@@ -152,6 +161,7 @@ export class GroupCommit {
 
   /** Queues a write; resolves with its return value once its transaction is committed (and synced). */
   run<T>(op: () => T, options: RunOptions = {}): Promise<T> {
+    if (this.#broken) return Promise.reject(this.#broken);
     if (this.#closed) {
       return Promise.reject(
         new RetryableError(ErrorCodes.TRANSPORT_CLOSED, `the SQLite transport on ${this.#path} is closed`),
@@ -170,7 +180,7 @@ export class GroupCommit {
 
   /** Asks for a transaction even with nothing queued, so beforeCommit hooks get to write. */
   touch(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#broken) return;
     this.schedule();
   }
 
@@ -184,18 +194,19 @@ export class GroupCommit {
 
   /** Commits what is queued, refuses new writes, and resolves once the last commit is synced. */
   async close(): Promise<void> {
-    if (this.#scheduled && this.#checkpoint === 'none') this.flush();
+    if (this.#scheduled && this.#checkpoint === 'none' && !this.#broken) this.flush();
     this.#closed = true;
     await this.idle();
   }
 
   private isIdle(): boolean {
+    if (this.#broken) return !this.#syncing && this.#checkpoint !== 'running';
     return (
       !this.#scheduled &&
       !this.#syncing &&
       this.#checkpoint === 'none' &&
       this.#queue.length === 0 &&
-      (!this.#disk?.syncEachCommit || this.#walSynced === this.commits || this.#syncFailed)
+      (!this.#disk?.syncEachCommit || this.#walSynced === this.commits)
     );
   }
 
@@ -207,6 +218,7 @@ export class GroupCommit {
 
   private flush(): void {
     this.#scheduled = false;
+    if (this.#broken) return;
     if (this.#checkpoint !== 'none') return; // resumes once the checkpoint is done
     const batch = this.#queue;
     this.#queue = [];
@@ -279,7 +291,7 @@ export class GroupCommit {
 
   private startSync(): void {
     const disk = this.#disk;
-    if (!disk) return;
+    if (!disk || this.#broken) return;
     // With synchronous: normal commits count as synced at once; the WAL only needs a sync of its
     // own before a checkpoint copies it.
     if (!disk.syncEachCommit && this.#checkpoint !== 'due') return;
@@ -301,32 +313,25 @@ export class GroupCommit {
   private synced(upTo: number, cause: Error | undefined): void {
     this.#syncing = false;
     this.syncs++;
-    const error = cause ? this.syncError(cause) : undefined;
-    this.#syncFailed = error !== undefined;
-    if (error) {
-      // Nothing since the last good sync is known to be on disk: sync that range again before the
-      // next durable write resolves.
-      this.#walCovered = this.#walSynced;
-    } else this.#walSynced = upTo;
+    if (cause) {
+      this.fail(this.syncError(cause));
+      return;
+    }
+    this.#walSynced = upTo;
     if (this.#disk!.syncEachCommit) {
-      if (!error) this.#synced = upTo;
-      const bound = error ? upTo : this.#synced;
+      this.#synced = upTo;
       let done = 0;
-      while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= bound) {
+      while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= upTo) {
         const w = this.#unsynced[done++]!;
-        if (error) w.reject(error);
-        else w.resolve(w.result);
+        w.resolve(w.result);
       }
       this.#unsynced.splice(0, done);
-      for (const h of this.#hooks) h.afterSync?.(bound, error);
-    } else if (error) {
-      for (const h of this.#hooks) h.afterSync?.(upTo, error);
+      for (const h of this.#hooks) h.afterSync?.(upTo);
     }
     if (this.#checkpoint === 'due') {
-      if (error) this.resumeAfterCheckpoint();
-      else this.startSync(); // runs the checkpoint once every commit is synced
+      this.startSync(); // runs the checkpoint once every commit is synced
     } else {
-      if (!error) this.checkpointIfDue();
+      this.checkpointIfDue();
       if (this.#checkpoint === 'none') this.syncSoon();
     }
     this.settleIdle();
@@ -362,10 +367,12 @@ export class GroupCommit {
     // Synced even after a failed copy: pages it did write must be on disk before the WAL is reused.
     this.#disk!.syncDatabase((cause) => {
       if (cause) {
-        const error = this.syncError(cause, this.#path);
-        this.onCheckpointError?.(error);
-        for (const h of this.#hooks) h.afterSync?.(this.#synced, error);
-      } else this.checkpoints++;
+        // The WAL must not be reused: its frames may be all there is of pages the copy wrote.
+        this.#checkpoint = 'none';
+        this.fail(this.syncError(cause, this.#path));
+        return;
+      }
+      this.checkpoints++;
       this.resumeAfterCheckpoint();
     });
   }
@@ -381,9 +388,25 @@ export class GroupCommit {
   private syncError(cause: Error, file = `${this.#path}-wal`): Error {
     return sqliteError(
       SqliteErrorCodes.IO,
-      `syncing ${file} to disk failed: the last writes are in the database but may not survive a power loss (${cause.message}); check the disk and the kernel log (dmesg)`,
+      `syncing ${file} to disk failed (${cause.message}): the store takes no more writes; check the disk and the kernel log (dmesg), then restart the daemon`,
       { cause, details: { path: this.#path, sqliteCode: (cause as { code?: string }).code } },
     );
+  }
+
+  /** Stops taking writes for good (see #broken); every writer waiting or queued is told why. */
+  private fail(error: Error): void {
+    this.#broken = error;
+    if (this.#syncTimer) {
+      clearTimeout(this.#syncTimer);
+      this.#syncTimer = undefined;
+    }
+    const waiting = [...this.#unsynced, ...this.#queue];
+    this.#unsynced = [];
+    this.#queue = [];
+    for (const w of waiting) w.reject(error);
+    this.onFailure?.(error);
+    for (const h of this.#hooks) h.afterSync?.(this.#synced, error);
+    this.settleIdle();
   }
 
   private settleIdle(): void {

@@ -138,11 +138,13 @@ export class SqliteTransport implements Transport {
       },
       afterSync: (n, error) => {
         if (error) {
+          // The store is out of service until a restart (GroupCommit#broken); events of commits no
+          // sync covered are not handed to consumers, since a power loss could take them back: a
+          // restart delivers whatever the file holds.
           this.#syncError = error;
           this.#logger?.error({ err: error.message, path: this.path }, 'syncing the event store failed');
-        } else this.#syncError = undefined;
-        // After a failed sync the rows are still in the database and are delivered after a restart
-        // anyway; handing them over now keeps this process consistent with the file.
+          return;
+        }
         let done = 0;
         while (done < this.#unsynced.length && this.#unsynced[done]!.commit <= n) done++;
         // Taken out first: a handler started here may write (an idempotency record commits at
