@@ -1,8 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type KeyValueStore, MemoryTransport } from '@switchyard/core';
 import { ManualClock } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Gate } from './__fixtures__/gate.js';
 import {
   createWorld,
   type Host,
@@ -18,39 +17,20 @@ import type { RunRecord } from './store.js';
 // write is made to land at the exact moment between this runner's read and its write.
 
 let world: World;
-let gate: string;
+let gate: Gate;
 let clock: ManualClock;
 let store: ReturnType<typeof sharedStore>;
 
 beforeEach(async () => {
   world = await createWorld();
-  gate = join(world.dir, 'gate');
-  mkdirSync(gate);
-  process.env.GATE_DIR = gate;
+  gate = new Gate(world);
   clock = new ManualClock();
   store = sharedStore(clock);
 });
 afterEach(async () => {
-  writeFileSync(join(gate, 'release-all'), '');
+  gate.close();
   await world.close();
-  delete process.env.GATE_DIR;
 });
-
-function gated(concurrency: 'queue' | 'replace'): string {
-  const wait =
-    'echo "start $SWITCHYARD_RUN_ID" >> "$GATE_DIR/log"; ' +
-    'while [ ! -e "$GATE_DIR/release-$SWITCHYARD_RUN_ID" ] && [ ! -e "$GATE_DIR/release-all" ]; do sleep 0.05; done; ' +
-    'echo "end $SWITCHYARD_RUN_ID" >> "$GATE_DIR/log"';
-  return world.file(
-    `gate-${concurrency}.yaml`,
-    `pipeline:
-  name: gate
-  concurrency: ${concurrency}
-  triggers: [ { type: jira-issue, status: Ready for Development } ]
-  stages: [ { name: work, steps: [ { type: build, command: '${wait}' } ] } ]
-`,
-  );
-}
 
 /** A runner on the shared store whose store calls pass through `hook` first. */
 function runner(file: string, hook: (kv: KeyValueStore) => KeyValueStore = (kv) => kv): Promise<Host> {
@@ -64,20 +44,12 @@ const slot = async () => (await kv().get<SlotRecord>('slot/gate/PROJ-1'))?.value
 const run = async (id: string) => (await kv().get<RunRecord>(`run/${id}`))?.value;
 const trigger = (host: Host) => host.receive('IssueTransitioned', transitioned('PROJ-1', world.remote));
 
-function order(): string[] {
-  try {
-    return readFileSync(join(gate, 'log'), 'utf8').trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
 describe('runners racing on one store', () => {
   it('a queued run ended by another runner just as this runner starts it does not strand the slot', async () => {
     // Runner B's `concurrency: replace` drops a queued run (records it cancelled) at the moment
     // runner A, handed the slot for that run, writes it as started: A's write loses the race.
     let cancelNext: string | undefined;
-    const a = await runner(gated('queue'), (inner) => ({
+    const a = await runner(gate.pipeline('queue'), (inner) => ({
       ...inner,
       get: (key) => inner.get(key),
       set: (key, value) => inner.set(key, value),
@@ -102,9 +74,9 @@ describe('runners racing on one store', () => {
     await until(async () => (await slot())?.queue.length === 1, 10_000, 'run 2 queued');
     const r1 = (await slot())!.holder!.runId;
     const r2 = (await slot())!.queue[0]!;
-    await until(() => order().includes(`start ${r1}`), 10_000, 'run 1 to start');
+    await until(() => gate.order().includes(`start ${r1}`), 10_000, 'run 1 to start');
     cancelNext = r2;
-    writeFileSync(join(gate, `release-${r1}`), '');
+    gate.release(r1);
     await until(async () => (await run(r1))?.status === 'succeeded', 10_000, 'run 1 to succeed');
     await until(() => cancelNext === undefined, 10_000, 'run 2 to be cancelled as it starts');
     expect((await run(r2))?.status).toBe('cancelled');
@@ -117,17 +89,17 @@ describe('runners racing on one store', () => {
       5_000,
       'run 3 to hold the slot',
     );
-    await until(() => order().includes(`start ${r3}`), 10_000, 'run 3 to start');
-    expect(order()).not.toContain(`start ${r2}`);
+    await until(() => gate.order().includes(`start ${r3}`), 10_000, 'run 3 to start');
+    expect(gate.order()).not.toContain(`start ${r2}`);
   });
 
   it('a run that ended after a starting runner listed it is not queued again (nor replaces the running one)', async () => {
-    const file = gated('replace');
+    const file = gate.pipeline('replace');
     const a = await runner(file);
     await trigger(a);
     const r1 = await until(async () => (await slot())?.holder?.runId, 10_000, 'run 1 to hold the slot');
-    await until(() => order().includes(`start ${r1}`), 10_000, 'run 1 to start');
-    writeFileSync(join(gate, `release-${r1}`), '');
+    await until(() => gate.order().includes(`start ${r1}`), 10_000, 'run 1 to start');
+    gate.release(r1);
     await until(async () => (await run(r1))?.status === 'succeeded', 10_000, 'run 1 to succeed');
     await until(async () => (await slot())?.holder === undefined, 5_000, 'the slot to be free');
     await trigger(a);
@@ -136,7 +108,7 @@ describe('runners racing on one store', () => {
       10_000,
       'run 2 to hold the slot',
     );
-    await until(() => order().includes(`start ${r2}`), 10_000, 'run 2 to start');
+    await until(() => gate.order().includes(`start ${r2}`), 10_000, 'run 2 to start');
 
     // Runner C starts and lists the runs while run 1 was still queued (its listing is older than
     // the slot it reads next): the first read of run 1 returns that older copy.

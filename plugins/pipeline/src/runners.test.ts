@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ManualClock } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Gate } from './__fixtures__/gate.js';
 import {
   alive,
   createWorld,
@@ -24,69 +23,23 @@ const TTL = 30_000;
 const BEAT = TTL / 3;
 
 let world: World;
-let gate: string;
+let gate: Gate;
 let clock: ManualClock;
 let store: ReturnType<typeof sharedStore>;
 
 beforeEach(async () => {
   world = await createWorld();
-  gate = join(world.dir, 'gate');
-  mkdirSync(gate);
-  process.env.GATE_DIR = gate;
+  gate = new Gate(world);
   clock = new ManualClock();
   store = sharedStore(clock);
 });
 afterEach(async () => {
-  for (const file of ['all']) writeFileSync(join(gate, `release-${file}`), '');
+  gate.close();
   await world.close();
-  delete process.env.GATE_DIR;
 });
-
-/** A pipeline whose one step logs "start <run> <pid>", waits for release(<run>), logs "end <run>". */
-function gated(concurrency: 'queue' | 'replace' = 'queue'): string {
-  const wait =
-    'echo "start $SWITCHYARD_RUN_ID $$" >> "$GATE_DIR/log"; ' +
-    'while [ ! -e "$GATE_DIR/release-$SWITCHYARD_RUN_ID" ] && [ ! -e "$GATE_DIR/release-all" ]; do sleep 0.05; done; ' +
-    'echo "end $SWITCHYARD_RUN_ID" >> "$GATE_DIR/log"';
-  return world.file(
-    `gate-${concurrency}.yaml`,
-    `pipeline:
-  name: gate
-  concurrency: ${concurrency}
-  triggers: [ { type: jira-issue, status: Ready for Development } ]
-  stages:
-    - name: work
-      steps:
-        - type: build
-          command: '${wait}'
-`,
-  );
-}
 
 function runner(index: number, file: string): Promise<Host> {
   return world.host({ pipelines: [file] }, { jira: false, clock, transport: store.transport(index) });
-}
-
-function log(): string[] {
-  try {
-    return readFileSync(join(gate, 'log'), 'utf8').trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-/** Order of starts and ends, without pids. */
-function order(): string[] {
-  return log().map((line) => line.split(' ').slice(0, 2).join(' '));
-}
-
-function pidOf(runId: string): number {
-  const line = log().find((l) => l.startsWith(`start ${runId} `))!;
-  return Number(line.split(' ')[2]);
-}
-
-function release(runId: string): void {
-  writeFileSync(join(gate, `release-${runId}`), '');
 }
 
 /** Every run in the shared store, oldest first. */
@@ -103,11 +56,11 @@ const trigger = (host: Host) => host.receive('IssueTransitioned', transitioned('
 
 describe('several runners on one store', () => {
   it('the same pipeline and issue triggered on two runners runs one run after the other, never both at once', async () => {
-    const file = gated();
+    const file = gate.pipeline();
     const a = await runner(0, file);
     const b = await runner(1, file);
     await Promise.all([trigger(a), trigger(b)]);
-    await until(() => order().length === 1, 10_000, 'one run to start');
+    await until(() => gate.order().length === 1, 10_000, 'one run to start');
     await until(async () => (await statuses(a)).sort().join() === 'queued,running', 5_000, 'one queued');
 
     // Heartbeats go on for three leases: the running run stays running, the other stays queued.
@@ -116,13 +69,13 @@ describe('several runners on one store', () => {
     expect(all.map((r) => r.status).sort()).toEqual(['queued', 'running']);
     const first = all.find((r) => r.status === 'running');
     const second = all.find((r) => r.status === 'queued');
-    expect(order()).toEqual([`start ${first.id}`]);
+    expect(gate.order()).toEqual([`start ${first.id}`]);
 
-    release(first.id);
-    await until(() => order().length === 3, 10_000, 'the queued run to start');
-    release(second.id);
+    gate.release(first.id);
+    await until(() => gate.order().length === 3, 10_000, 'the queued run to start');
+    gate.release(second.id);
     await until(async () => (await statuses(a)).every((s) => s === 'succeeded'), 10_000, 'both runs to end');
-    expect(order()).toEqual([
+    expect(gate.order()).toEqual([
       `start ${first.id}`,
       `end ${first.id}`,
       `start ${second.id}`,
@@ -138,12 +91,12 @@ describe('several runners on one store', () => {
   });
 
   it('concurrency: replace on one runner cancels the run going on another runner, at its next heartbeat', async () => {
-    const file = gated('replace');
+    const file = gate.pipeline('replace');
     const a = await runner(0, file);
     const b = await runner(1, file);
     await trigger(a);
     const r1 = (await a.waitFor('PipelineStarted', undefined, 10_000)).data.runId as string;
-    await until(() => order().length === 1, 10_000, 'run 1 to start');
+    await until(() => gate.order().length === 1, 10_000, 'run 1 to start');
     await trigger(b);
     const r2 = await until<string | undefined>(
       async () => (await runs(b)).find((r) => r.id !== r1)?.id as string | undefined,
@@ -159,23 +112,23 @@ describe('several runners on one store', () => {
       code: PipelineErrorCodes.CANCELLED,
       reason: `replaced by run ${r2}`,
     });
-    await until(() => !alive(pidOf(r1)), 5_000, "run 1's step to be killed");
+    await until(() => !alive(gate.pidOf(r1)), 5_000, "run 1's step to be killed");
     // The runner that held the slot goes on with the replacement.
-    await until(() => order().includes(`start ${r2}`), 10_000, 'run 2 to start');
-    release(r2);
+    await until(() => gate.order().includes(`start ${r2}`), 10_000, 'run 2 to start');
+    gate.release(r2);
     const done = await a.waitFor('PipelineCompleted', (e) => e.data.runId === r2, 10_000);
     expect(done.data.outcome).toBe('succeeded');
-    expect(order()).toEqual([`start ${r1}`, `start ${r2}`, `end ${r2}`]);
+    expect(gate.order()).toEqual([`start ${r1}`, `start ${r2}`, `end ${r2}`]);
     expect(b.emitted('PipelineCompleted')).toEqual([]);
   });
 
   it('a runner cut off from the store: after its lease another runner ends its run as interrupted and runs its queue', async () => {
-    const file = gated();
+    const file = gate.pipeline();
     const a = await runner(0, file);
     const b = await runner(1, file);
     await trigger(a);
     await trigger(a);
-    await until(() => order().length === 1, 10_000, 'run 1 to start');
+    await until(() => gate.order().length === 1, 10_000, 'run 1 to start');
     await until(async () => (await statuses(b)).join() === 'running,queued', 5_000, 'run 2 queued');
     const [r1, r2] = (await runs(b)).map((r) => r.id) as [string, string];
     const aId = (await runs(b))[0].runner as string;
@@ -185,7 +138,7 @@ describe('several runners on one store', () => {
     // renew, has stopped its step before then (killGrace + 1s before), writing nothing: by the time
     // another runner takes over, nothing of run 1 is running anywhere.
     await clock.advance(TTL - 1);
-    await until(() => !alive(pidOf(r1)), 5_000, "run 1's step on the cut-off runner to be killed");
+    await until(() => !alive(gate.pidOf(r1)), 5_000, "run 1's step on the cut-off runner to be killed");
     expect(await statuses(b)).toEqual(['running', 'queued']);
     expect(b.emitted('PipelineCompleted')).toEqual([]);
 
@@ -198,8 +151,8 @@ describe('several runners on one store', () => {
       failedStage: 'work',
       failedStep: 'build',
     });
-    await until(() => order().includes(`start ${r2}`), 10_000, 'run 2 to start on the live runner');
-    release(r2);
+    await until(() => gate.order().includes(`start ${r2}`), 10_000, 'run 2 to start on the live runner');
+    gate.release(r2);
     await b.waitFor('PipelineCompleted', (e) => e.data.runId === r2, 10_000);
 
     const [one, two] = await runs(b);
@@ -207,7 +160,7 @@ describe('several runners on one store', () => {
     expect(one.stages[0].steps[0].error.message).toContain(`runner ${aId} stopped or lost its lease`);
     expect(two).toMatchObject({ status: 'succeeded' });
     expect(two.runner).not.toBe(aId);
-    expect(order()).toEqual([`start ${r1}`, `start ${r2}`, `end ${r2}`]);
+    expect(gate.order()).toEqual([`start ${r1}`, `start ${r2}`, `end ${r2}`]);
     expect(a.emitted('PipelineCompleted')).toEqual([]);
 
     // Back in touch, the old runner finds its lease gone, takes a new one and runs triggers again.
@@ -219,8 +172,8 @@ describe('several runners on one store', () => {
       5_000,
       'run 3',
     );
-    await until(() => order().includes(`start ${r3}`), 10_000, 'run 3 to start');
-    release(r3);
+    await until(() => gate.order().includes(`start ${r3}`), 10_000, 'run 3 to start');
+    gate.release(r3);
     await until(async () => (await runs(b))[2].status === 'succeeded', 10_000, 'run 3 to succeed');
     const three = (await runs(b))[2];
     expect(three.runner).not.toBe(aId);
@@ -228,11 +181,11 @@ describe('several runners on one store', () => {
   });
 
   it("a starting runner leaves a live runner's run alone, however long it runs", async () => {
-    const file = gated();
+    const file = gate.pipeline();
     const a = await runner(0, file);
     await trigger(a);
     const r1 = (await a.waitFor('PipelineStarted', undefined, 10_000)).data.runId as string;
-    await until(() => order().length === 1, 10_000, 'run 1 to start');
+    await until(() => gate.order().length === 1, 10_000, 'run 1 to start');
 
     const b = await runner(1, file);
     await clock.advance(5 * TTL);
@@ -241,16 +194,16 @@ describe('several runners on one store', () => {
     expect(await statuses(c)).toEqual(['running']);
     expect([...b.emitted('PipelineCompleted'), ...c.emitted('PipelineCompleted')]).toEqual([]);
 
-    release(r1);
+    gate.release(r1);
     const done = await a.waitFor('PipelineCompleted', (e) => e.data.runId === r1, 10_000);
     expect(done.data.outcome).toBe('succeeded');
   });
 
   it('a run left running with no slot (by a version before slots) is ended as interrupted at start', async () => {
-    const file = gated();
+    const file = gate.pipeline();
     const a = await runner(0, file);
     await trigger(a);
-    await until(() => order().length === 1, 10_000, 'run 1 to start');
+    await until(() => gate.order().length === 1, 10_000, 'run 1 to start');
     await a.close();
     const kv = store.kv('plugin.pipeline');
     for (const key of await kv.keys())
@@ -266,15 +219,15 @@ describe('several runners on one store', () => {
       5_000,
       'run 2',
     );
-    await until(() => order().includes(`start ${r2}`), 10_000, 'run 2 to start');
+    await until(() => gate.order().includes(`start ${r2}`), 10_000, 'run 2 to start');
   });
 
   it("a runner restarted on the same machine after a crash ends the crashed runner's run at once", async () => {
-    const file = gated();
+    const file = gate.pipeline();
     const a = await runner(0, file);
     await trigger(a);
     await trigger(a);
-    await until(() => order().length === 1, 10_000, 'run 1 to start');
+    await until(() => gate.order().length === 1, 10_000, 'run 1 to start');
     const [r1, r2] = (await runs(a)).map((r) => r.id) as [string, string];
     // A crash: the lease is not ended, and the process that held it is gone (a PID no longer in use).
     store.cut(0);
@@ -289,27 +242,27 @@ describe('several runners on one store', () => {
     const b = await runner(1, file);
     const interrupted = await b.waitFor('PipelineCompleted', (e) => e.data.runId === r1, 10_000);
     expect(interrupted.data).toMatchObject({ outcome: 'failed', reason: 'interrupted' });
-    await until(() => order().includes(`start ${r2}`), 10_000, 'run 2 to start');
+    await until(() => gate.order().includes(`start ${r2}`), 10_000, 'run 2 to start');
   });
 
   it('an orderly stop ends the lease at once: the next heartbeat of another runner takes over', async () => {
-    const file = gated();
+    const file = gate.pipeline();
     const a = await runner(0, file);
     const b = await runner(1, file);
     await trigger(a);
     await trigger(a);
-    await until(() => order().length === 1, 10_000, 'run 1 to start');
+    await until(() => gate.order().length === 1, 10_000, 'run 1 to start');
     await until(async () => (await statuses(b)).join() === 'running,queued', 5_000, 'run 2 queued');
     const [r1, r2] = (await runs(b)).map((r) => r.id) as [string, string];
 
     await a.close();
-    expect(alive(pidOf(r1))).toBe(false);
+    expect(alive(gate.pidOf(r1))).toBe(false);
     expect(await statuses(b)).toEqual(['running', 'queued']);
     await clock.advance(BEAT);
     const interrupted = await b.waitFor('PipelineCompleted', (e) => e.data.runId === r1, 10_000);
     expect(interrupted.data).toMatchObject({ outcome: 'failed', reason: 'interrupted' });
-    await until(() => order().includes(`start ${r2}`), 10_000, 'run 2 to start on the other runner');
-    release(r2);
+    await until(() => gate.order().includes(`start ${r2}`), 10_000, 'run 2 to start on the other runner');
+    gate.release(r2);
     await b.waitFor(
       'PipelineCompleted',
       (e) => e.data.runId === r2 && e.data.outcome === 'succeeded',
