@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { FakeJira, findNatsServer, type NatsServer, startNatsServer } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commentCounts, commentEachConfig, deploymentEvents, issueKeys } from '../support/comment-each.js';
 import {
   Api,
   type DaemonProcess,
@@ -22,7 +23,7 @@ import { EventLoader } from '../support/load.js';
 
 const EVENTS = Number(process.env.SY_NATS_CHAOS_EVENTS ?? 5_000);
 const CONCURRENCY = 16;
-const ISSUES = 20;
+const KEYS = issueKeys('CHAOS', 20);
 const TOKEN = 'nats-chaos-token-0123456789';
 const JIRA_TOKEN = 'jira-api-token-nats-chaos';
 /** Kill the first daemon once it has accepted this share of its half of the events. */
@@ -38,7 +39,7 @@ describe.skipIf(findNatsServer() === undefined)(
     beforeAll(async () => {
       nats = await startNatsServer({ jetstream: true });
       await jira.start();
-      for (let i = 1; i <= ISSUES; i++) jira.addIssue({ key: `CHAOS-${i}` });
+      for (const key of KEYS) jira.addIssue({ key });
     });
 
     afterAll(async () => {
@@ -52,21 +53,12 @@ describe.skipIf(findNatsServer() === undefined)(
       const dir = tempDir('sy-nats-chaos-');
       const config = writeConfig(
         dir,
-        [
-          'server: { host: 127.0.0.1, port: 0, token: ${env:SY_TOKEN}, shutdownTimeout: 5s }',
-          // A short ack wait so the killed runner's deliveries come back to the survivor quickly.
-          `store: { kind: nats, servers: [${nats.url}], stream: CHAOS, ackWait: 2s }`,
-          'plugins:',
-          `  jira: { options: { baseUrl: "${jira.url}", email: bot@example.com, token: \${env:JIRA_TOKEN}, timeoutMs: 5000 } }`,
-          'rules:',
-          '  - name: comment-each',
-          '    on: DeploymentCompleted',
-          `    concurrency: ${CONCURRENCY}`,
-          '    do:',
-          '      - action: jira.comment',
-          '        with: { issue: "{{ .subject }}", body: "deployed {{ .id }}" }',
-          'log: { level: warn }',
-        ].join('\n'),
+        // A short ack wait so the killed runner's deliveries come back to the survivor quickly.
+        commentEachConfig({
+          store: `{ kind: nats, servers: [${nats.url}], stream: CHAOS, ackWait: 2s }`,
+          jiraUrl: jira.url,
+          concurrency: CONCURRENCY,
+        }),
       );
       const env = { SY_TOKEN: TOKEN, JIRA_TOKEN };
       const [victim, survivor] = await Promise.all([
@@ -78,21 +70,7 @@ describe.skipIf(findNatsServer() === undefined)(
       const survivorApi = new Api(survivor.url, TOKEN);
 
       const ids: string[] = Array.from({ length: EVENTS }, () => randomUUID());
-      const subjectOf = new Map(ids.map((id, i) => [id, `CHAOS-${(i % ISSUES) + 1}`]));
-      const build = (id: string) => ({
-        specversion: '1.0',
-        id,
-        source: 'e2e/nats-chaos',
-        type: 'DeploymentCompleted',
-        subject: subjectOf.get(id),
-        data: {
-          service: 'api',
-          environment: 'production',
-          version: '1.0.0',
-          outcome: 'succeeded',
-          issueKeys: [subjectOf.get(id)],
-        },
-      });
+      const build = deploymentEvents(ids, KEYS, 'e2e/nats-chaos');
       const half = Math.floor(EVENTS / 2);
       const toVictim = new EventLoader(ids.slice(0, half), build);
       const toSurvivor = new EventLoader(ids.slice(half), build);
@@ -100,7 +78,7 @@ describe.skipIf(findNatsServer() === undefined)(
       const victimPump = toVictim.pump(victimApi, { concurrency: 16, alive: () => victim.alive() });
       const survivorPump = toSurvivor.pump(survivorApi, { concurrency: 16, alive: () => survivor.alive() });
       await waitFor(() => toVictim.accepted.size >= half * KILL_AT, 60_000, 'the victim accepting events', 5);
-      const commentedAtKill = commentCounts().size;
+      const commentedAtKill = commentCounts(jira, KEYS).size;
       const status = await victim.kill();
       expect(status.signal).toBe('SIGKILL');
       const killedAtMs = Date.now() - started;
@@ -123,7 +101,7 @@ describe.skipIf(findNatsServer() === undefined)(
       try {
         await waitFor(
           () => {
-            const counts = commentCounts();
+            const counts = commentCounts(jira, KEYS);
             return [...accepted].every((id) => counts.has(id)) || undefined;
           },
           // Generous: CI runs other packages' suites beside this one on two cores.
@@ -133,7 +111,7 @@ describe.skipIf(findNatsServer() === undefined)(
         );
       } catch (error) {
         // Say where the missing ones stand, so a failure can be told apart from a slow machine.
-        const counts = commentCounts();
+        const counts = commentCounts(jira, KEYS);
         const missing = [...accepted].filter((id) => !counts.has(id));
         const samples = await Promise.all(
           missing.slice(0, 5).map(async (id) => ({
@@ -186,7 +164,7 @@ describe.skipIf(findNatsServer() === undefined)(
       const dlq = await survivorApi.get<{ deadLetters: unknown[] }>('/dlq');
       expect(dlq.body.deadLetters).toEqual([]);
 
-      const counts = commentCounts();
+      const counts = commentCounts(jira, KEYS);
       const repeated = [...counts.values()].filter((n) => n > 1);
       const extraComments = repeated.reduce((sum, n) => sum + n - 1, 0);
       const summary = {
@@ -211,16 +189,5 @@ describe.skipIf(findNatsServer() === undefined)(
       expect(await survivor.stop()).toEqual({ code: 0, signal: null });
       await Promise.all([victimApi.close(), survivorApi.close()]);
     }, 240_000);
-
-    function commentCounts(): Map<string, number> {
-      const counts = new Map<string, number>();
-      for (let i = 1; i <= ISSUES; i++) {
-        for (const c of jira.comments(`CHAOS-${i}`)) {
-          const m = /deployed ([0-9a-f-]{36})/.exec(JSON.stringify(c.body));
-          if (m) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
-        }
-      }
-      return counts;
-    }
   },
 );

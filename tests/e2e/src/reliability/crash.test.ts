@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { FakeJira } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commentCounts, commentEachConfig, deploymentEvents, issueKeys } from '../support/comment-each.js';
 import {
   Api,
   type DaemonProcess,
@@ -23,7 +24,7 @@ import { EventLoader } from '../support/load.js';
 const EVENTS = Number(process.env.SY_CRASH_EVENTS ?? 10_000);
 const KILLS = 5;
 const CONCURRENCY = 16;
-const ISSUES = 20;
+const KEYS = issueKeys('CRASH', 20);
 const TOKEN = 'crash-suite-token-0123456789';
 const JIRA_TOKEN = 'jira-api-token-crash-suite';
 const SEED = Number(process.env.SY_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -34,7 +35,7 @@ describe('crash: SIGKILL under load, restart on the same SQLite store', () => {
 
   beforeAll(async () => {
     await jira.start();
-    for (let i = 1; i <= ISSUES; i++) jira.addIssue({ key: `CRASH-${i}` });
+    for (const key of KEYS) jira.addIssue({ key });
   });
 
   afterAll(async () => {
@@ -48,39 +49,16 @@ describe('crash: SIGKILL under load, restart on the same SQLite store', () => {
     const dir = tempDir('sy-crash-');
     const config = writeConfig(
       dir,
-      [
-        'server: { host: 127.0.0.1, port: 0, token: ${env:SY_TOKEN}, shutdownTimeout: 5s }',
-        'store: { kind: sqlite, path: ./data/switchyard.db }',
-        'plugins:',
-        `  jira: { options: { baseUrl: "${jira.url}", email: bot@example.com, token: \${env:JIRA_TOKEN}, timeoutMs: 5000 } }`,
-        'rules:',
-        '  - name: comment-each',
-        '    on: DeploymentCompleted',
-        `    concurrency: ${CONCURRENCY}`,
-        '    do:',
-        '      - action: jira.comment',
-        '        with: { issue: "{{ .subject }}", body: "deployed {{ .id }}" }',
-        'log: { level: warn }',
-      ].join('\n'),
+      commentEachConfig({
+        store: `{ kind: sqlite, path: ./data/switchyard.db }`,
+        jiraUrl: jira.url,
+        concurrency: CONCURRENCY,
+      }),
     );
     const env = { SY_TOKEN: TOKEN, JIRA_TOKEN };
     const port = await freePort();
     const ids: string[] = Array.from({ length: EVENTS }, () => randomUUID());
-    const subjectOf = new Map(ids.map((id, i) => [id, `CRASH-${(i % ISSUES) + 1}`]));
-    const loader = new EventLoader(ids, (id) => ({
-      specversion: '1.0',
-      id,
-      source: 'e2e/crash',
-      type: 'DeploymentCompleted',
-      subject: subjectOf.get(id),
-      data: {
-        service: 'api',
-        environment: 'production',
-        version: '1.0.0',
-        outcome: 'succeeded',
-        issueKeys: [subjectOf.get(id)],
-      },
-    }));
+    const loader = new EventLoader(ids, deploymentEvents(ids, KEYS, 'e2e/crash'));
 
     const kills: Array<{ afterMs: number; accepted: number; commented: number; phase: string }> = [];
     for (let k = 0; k < KILLS; k++) {
@@ -148,7 +126,7 @@ describe('crash: SIGKILL under load, restart on the same SQLite store', () => {
     const dlq = await api.get<{ deadLetters: unknown[] }>('/dlq');
     expect(dlq.body.deadLetters).toEqual([]);
 
-    const counts = commentCounts();
+    const counts = commentCounts(jira, KEYS);
     const repeated = [...counts.values()].filter((n) => n > 1);
     const extraComments = repeated.reduce((sum, n) => sum + n - 1, 0);
     const summary = {
@@ -172,18 +150,7 @@ describe('crash: SIGKILL under load, restart on the same SQLite store', () => {
     await api.close();
   });
 
-  function commentCounts(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (let i = 1; i <= ISSUES; i++) {
-      for (const c of jira.comments(`CRASH-${i}`)) {
-        const m = /deployed ([0-9a-f-]{36})/.exec(JSON.stringify(c.body));
-        if (m) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
-      }
-    }
-    return counts;
-  }
-
   function commentedIds(): Set<string> {
-    return new Set(commentCounts().keys());
+    return new Set(commentCounts(jira, KEYS).keys());
   }
 });
